@@ -1,0 +1,1 @@
+"""stridecue calibration package."""

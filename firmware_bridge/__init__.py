@@ -1,0 +1,1 @@
+"""stridecue firmware_bridge package."""

@@ -1,0 +1,1 @@
+"""stridecue gait package."""

@@ -1,0 +1,1 @@
+"""stridecue recordings package."""

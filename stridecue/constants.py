@@ -88,3 +88,32 @@ PELVIS_OBLIQUITY_DEG: Final = "pelvis_obliquity_deg"  # + left side up (right si
 PELVIS_ROTATION_DEG: Final = "pelvis_rotation_deg"  # + right side forward (pelvis turns left)
 THIGH_ANGLE_DEG: Final = "thigh_angle_deg"  # + knee ahead of hip (flexion), to vertical
 HIP_FLEXION_DEG: Final = "hip_flexion_deg"  # + flexion, thigh relative to pelvis
+
+# --- per-stride metric columns (documented in docs/metrics.md) ---------------------------------
+# A stride runs from the initial contact of one foot (its ``side``) to the next initial contact of
+# the same foot. Metrics of a thigh refer to the thigh of the stride's side and are NaN where that
+# thigh carries no sensor.
+STRIDE_METRIC_COLUMNS: Final = (
+    "activity",  # walking | running
+    "bout",  # bout number within the session
+    "lap",  # lap number (1-based), 0 before the first lap mark
+    "step_time_s",  # this IC to the next (opposite-foot) IC
+    "flight_time_s",  # step time minus contact time (running; 0 or NaN when walking)
+    "duty_factor",  # contact time / stride time
+    "speed_mps",  # stride length / stride time
+    "step_length_m",  # distance covered during the step that starts the stride
+    "vertical_oscillation_m",  # peak-to-trough vertical sacrum displacement within the stride
+    "braking_mps",  # forward speed lost from IC to its minimum during contact
+    "pelvis_tilt_mean_deg",
+    "pelvis_tilt_range_deg",
+    "pelvis_tilt_peak_anterior_deg",
+    "pelvis_obliquity_range_deg",
+    "pelvis_drop_deg",  # drop of the swing side during this stride's contact (positive = drop)
+    "pelvis_rotation_range_deg",
+    "thigh_angle_ic_deg",  # the overstride measure: thigh flexion to vertical at IC
+    "hip_flexion_ic_deg",
+    "hip_flexion_peak_deg",
+    "hip_extension_peak_deg",  # positive = extension beyond neutral
+    "foot_contact_distance_m",  # horizontal distance of the foot ahead of the pelvis at IC
+    "gap_crossed",  # True when a data gap falls inside the stride (its metrics are NaN)
+)

@@ -1,0 +1,201 @@
+"""Activity bouts (still / walking / running) from the lower-back acceleration.
+
+Method (fixed, physically motivated thresholds; no per-recording tuning)
+------------------------------------------------------------------------
+Windows of ``window_s`` with half-window hop. In each window, with ``f_v`` the vertical specific
+force (projection of the accelerometer reading on the gravity direction, 1 g at rest):
+
+- **still** when the standard deviation of the acceleration magnitude is below 0.3 m/s^2 or when
+  the movement is not periodic (no dominant step frequency; "still" means "not locomoting");
+- **running** when flight phases are present: the 98th percentile of ``f_v`` exceeds 1.8 g and the
+  2nd percentile is below 0.35 g (in flight the sacrum is in free fall, ``f_v`` near 0 g, and
+  landings exceed 2 g); walking never unloads the body below ~0.6 g;
+- **walking** otherwise when the dominant step frequency (autocorrelation of ``f_v``) lies in
+  0.7-3.0 Hz and the magnitude varies by more than 0.3 m/s^2.
+
+Each sample takes the label of the window centred nearest to it; then runs shorter than
+``min_bout_s`` are merged into their neighbours (shortest first) and adjacent equal labels joined.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gait.events_walking import vertical_acceleration
+from stridecue.constants import GRAVITY_MPS2, RUNNING, STILL, WALKING
+from stridecue.errors import InputError
+
+__all__ = ["classify_activity", "classify_windows"]
+
+_STILL_STD_MPS2 = 0.3
+_RUN_HIGH_G = 1.8
+_RUN_LOW_G = 0.35
+_STEP_HZ = (0.7, 3.0)
+_MIN_PERIODICITY = 0.25
+
+
+def _step_frequency_hz(x: np.ndarray, fs: float) -> tuple[float, float]:
+    """Dominant step frequency from the autocorrelation, and its normalised peak height."""
+    x = x - x.mean()
+    den = float(np.dot(x, x))
+    if den <= 0:
+        return float("nan"), 0.0
+    ac = np.correlate(x, x, mode="full")[len(x) - 1 :] / den
+    lo, hi = int(fs / _STEP_HZ[1]), min(len(ac) - 1, int(np.ceil(fs / _STEP_HZ[0])))
+    if hi <= lo:
+        return float("nan"), 0.0
+    lag = lo + int(np.argmax(ac[lo : hi + 1]))
+    return fs / lag, float(ac[lag])
+
+
+def classify_windows(
+    acc_mps2: np.ndarray, *, sampling_rate_hz: float, window_s: float = 3.0
+) -> pd.DataFrame:
+    """Label every window of the recording.
+
+    Parameters
+    ----------
+    acc_mps2
+        Sensor-frame specific force of the lower-back IMU, shape (n, 3), m/s^2, gravity included.
+    sampling_rate_hz
+        Sampling rate, Hz.
+    window_s
+        Window length, seconds (hop = half a window).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``start_s``, ``end_s`` (relative to sample 0), ``activity``, ``step_frequency_hz``,
+        ``acc_std_mps2``, ``fv_p98_g``, ``fv_p02_g``.
+    """
+    fs = float(sampling_rate_hz)
+    acc = np.asarray(acc_mps2, dtype=float)
+    a_v, _ = vertical_acceleration(acc, sampling_rate_hz=fs)
+    f_v = (a_v + GRAVITY_MPS2) / GRAVITY_MPS2
+    mag = np.linalg.norm(acc, axis=1)
+    finite = np.isfinite(acc).all(axis=1)
+    win = max(2, int(round(window_s * fs)))
+    hop = max(1, win // 2)
+    rows = []
+    starts = range(0, max(1, len(acc) - win + 1), hop) if len(acc) >= win else [0]
+    for i0 in starts:
+        i1 = min(len(acc), i0 + win)
+        ok = finite[i0:i1]
+        if ok.mean() < 0.5:
+            rows.append((i0 / fs, i1 / fs, STILL, np.nan, np.nan, np.nan, np.nan))
+            continue
+        sd = float(np.std(mag[i0:i1][ok]))
+        fv = f_v[i0:i1][ok]
+        p98, p02 = float(np.percentile(fv, 98)), float(np.percentile(fv, 2))
+        freq, periodicity = _step_frequency_hz(fv, fs)
+        if sd < _STILL_STD_MPS2:
+            label = STILL
+        elif p98 > _RUN_HIGH_G and p02 < _RUN_LOW_G:
+            label = RUNNING
+        elif periodicity >= _MIN_PERIODICITY and _STEP_HZ[0] <= freq <= _STEP_HZ[1]:
+            label = WALKING
+        else:
+            label = STILL
+        rows.append((i0 / fs, i1 / fs, label, freq, sd, p98, p02))
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "start_s", "end_s", "activity", "step_frequency_hz", "acc_std_mps2", "fv_p98_g",
+            "fv_p02_g",
+        ],
+    )
+
+
+def _runs(labels: list[str], times: np.ndarray) -> list[list]:
+    out: list[list] = []
+    for k, lab in enumerate(labels):
+        if out and out[-1][2] == lab:
+            out[-1][1] = times[k + 1]
+        else:
+            out.append([times[k], times[k + 1], lab])
+    return out
+
+
+def classify_activity(
+    acc_mps2: np.ndarray,
+    *,
+    sampling_rate_hz: float,
+    gyr_radps: np.ndarray | None = None,
+    window_s: float = 3.0,
+    min_bout_s: float = 3.0,
+    start_time_s: float = 0.0,
+) -> pd.DataFrame:
+    """Split a recording into still / walking / running bouts.
+
+    Parameters
+    ----------
+    acc_mps2
+        Sensor-frame specific force of the lower-back IMU, shape (n, 3), m/s^2, gravity included.
+    sampling_rate_hz
+        Sampling rate, Hz (keyword-only, no default).
+    gyr_radps
+        Accepted for interface symmetry; not used by the current rules.
+    window_s
+        Analysis window, seconds.
+    min_bout_s
+        Bouts shorter than this are merged into a neighbour (interruptions are bridged).
+    start_time_s
+        Session time of sample 0 (added to ``start_s`` / ``end_s``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``start_s``, ``end_s``, ``activity`` (``still`` | ``walking`` | ``running``), contiguous
+        and covering the recording.
+
+    Raises
+    ------
+    InputError
+        If the acceleration does not have shape (n, 3) or the rate is too low.
+    """
+    acc = np.asarray(acc_mps2, dtype=float)
+    if acc.ndim != 2 or acc.shape[1] != 3 or acc.shape[0] == 0:
+        raise InputError(
+            f"acceleration must have shape (n_samples, 3) in m/s^2, got {acc.shape}; "
+            "pass the three sensor-frame accelerometer columns"
+        )
+    fs = float(sampling_rate_hz)
+    if not fs >= 20:
+        raise InputError(f"sampling_rate_hz={fs} is too low for activity bouts; use >= 20 Hz")
+    duration = acc.shape[0] / fs
+    if duration < window_s:
+        windows = classify_windows(acc, sampling_rate_hz=fs, window_s=duration)
+    else:
+        windows = classify_windows(acc, sampling_rate_hz=fs, window_s=window_s)
+    centres = ((windows["start_s"] + windows["end_s"]) / 2).to_numpy()
+    labels = windows["activity"].tolist()
+    # segment boundaries halfway between window centres
+    edges = np.concatenate([[0.0], (centres[1:] + centres[:-1]) / 2, [duration]])
+    runs = _runs(labels, edges)
+    while len(runs) > 1:
+        lengths = [r[1] - r[0] for r in runs]
+        k = int(np.argmin(lengths))
+        if lengths[k] >= min_bout_s:
+            break
+        if k == 0:
+            j = 1
+        elif k == len(runs) - 1:
+            j = k - 1
+        else:
+            j = k - 1 if lengths[k - 1] >= lengths[k + 1] else k + 1
+        lo, hi = min(j, k), max(j, k)
+        merged = [runs[lo][0], runs[hi][1], runs[j][2]]
+        runs[lo : hi + 1] = [merged]
+        # join equal neighbours
+        joined: list[list] = []
+        for r in runs:
+            if joined and joined[-1][2] == r[2]:
+                joined[-1][1] = r[1]
+            else:
+                joined.append(r)
+        runs = joined
+    frame = pd.DataFrame(runs, columns=["start_s", "end_s", "activity"])
+    frame["start_s"] += start_time_s
+    frame["end_s"] += start_time_s
+    return frame

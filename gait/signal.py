@@ -1,0 +1,210 @@
+"""Small shared signal helpers: zero-phase low-pass with NaN handling, crossings, vertical axis.
+
+Pure functions on numpy arrays; no I/O.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+__all__ = [
+    "crossing_down",
+    "crossing_up",
+    "lowpass_zero_phase",
+    "project_on_vertical",
+    "vertical_axis_from_gravity",
+]
+
+
+def _fill_nan_linear(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fill NaN by linear interpolation (edges held); return the filled copy and the NaN mask."""
+    x = np.asarray(x, dtype=float)
+    nan = ~np.isfinite(x)
+    if not nan.any():
+        return x.copy(), nan
+    filled = x.copy()
+    good = np.flatnonzero(~nan)
+    filled[nan] = np.interp(np.flatnonzero(nan), good, x[good])
+    return filled, nan
+
+
+def lowpass_zero_phase(
+    x: np.ndarray, *, sampling_rate_hz: float, cutoff_hz: float, order: int = 4
+) -> np.ndarray:
+    """Zero-phase Butterworth low-pass along axis 0, tolerant of NaN.
+
+    NaN samples are bridged by linear interpolation for filtering and set back to NaN in the
+    output. The cutoff is capped at 0.45 x the sampling rate (a cutoff at or above Nyquist makes
+    no sense; the signal is then returned essentially unchanged).
+
+    Parameters
+    ----------
+    x
+        Signal, shape (N,) or (N, K); filtered along axis 0.
+    sampling_rate_hz
+        Sampling rate of ``x``, Hz.
+    cutoff_hz
+        -3 dB cutoff of the (forward-backward) filter, Hz.
+    order
+        Butterworth order of the single pass (the zero-phase result has twice the order).
+
+    Returns
+    -------
+    numpy.ndarray
+        Filtered signal, same shape as ``x``; NaN where ``x`` was NaN (all NaN if fewer than two
+        finite samples).
+    """
+    x = np.asarray(x, dtype=float)
+    if sampling_rate_hz <= 0 or cutoff_hz <= 0:
+        raise ValueError(
+            f"sampling_rate_hz and cutoff_hz must be positive, got {sampling_rate_hz}, {cutoff_hz}"
+        )
+    cutoff = min(cutoff_hz, 0.45 * sampling_rate_hz)
+    sos = butter(order, cutoff, btype="low", fs=sampling_rate_hz, output="sos")
+    if x.ndim == 1:
+        cols = [x]
+    else:
+        cols = [x[:, k] for k in range(x.shape[1])]
+    out = []
+    for col in cols:
+        if np.isfinite(col).sum() < 2:
+            out.append(np.full(col.shape, np.nan))
+            continue
+        filled, nan = _fill_nan_linear(col)
+        padlen = min(3 * (2 * len(sos) + 1), len(filled) - 1)
+        y = sosfiltfilt(sos, filled, padlen=padlen)
+        y[nan] = np.nan
+        out.append(y)
+    return out[0] if x.ndim == 1 else np.column_stack(out)
+
+
+def crossing_up(x: np.ndarray, level: float, start: int, stop: int) -> float:
+    """First upward crossing of ``level`` in ``x[start:stop]``, as a fractional sample index.
+
+    Parameters
+    ----------
+    x
+        Signal, shape (N,).
+    level
+        Level to cross.
+    start, stop
+        Search range (clipped to the signal).
+
+    Returns
+    -------
+    float
+        Linearly interpolated position where ``x`` first rises through ``level`` (from below to at
+        or above); NaN if it never does in the range.
+    """
+    start = max(int(start), 0)
+    stop = min(int(stop), len(x))
+    seg = x[start:stop]
+    hit = np.flatnonzero((seg[:-1] < level) & (seg[1:] >= level))
+    if hit.size == 0:
+        return float("nan")
+    k = start + int(hit[0])
+    return k + (level - x[k]) / (x[k + 1] - x[k])
+
+
+def crossing_down(x: np.ndarray, level: float, start: int, stop: int) -> float:
+    """Last downward crossing of ``level`` in ``x[start:stop]``, as a fractional sample index.
+
+    Parameters
+    ----------
+    x
+        Signal, shape (N,).
+    level
+        Level to cross.
+    start, stop
+        Search range (clipped to the signal).
+
+    Returns
+    -------
+    float
+        Linearly interpolated position where ``x`` last falls through ``level`` (from at or above
+        to below); NaN if it never does in the range.
+    """
+    start = max(int(start), 0)
+    stop = min(int(stop), len(x))
+    seg = x[start:stop]
+    hit = np.flatnonzero((seg[:-1] >= level) & (seg[1:] < level))
+    if hit.size == 0:
+        return float("nan")
+    k = start + int(hit[-1])
+    return k + (x[k] - level) / (x[k] - x[k + 1])
+
+
+def vertical_axis_from_gravity(
+    acc_mps2: np.ndarray, *, sampling_rate_hz: float, window_s: float = 4.0
+) -> np.ndarray:
+    """Estimate the earth-vertical (up) direction in the sensor frame from accelerometer data alone.
+
+    Over a window of steady running or walking the mean specific force is gravity (the body does
+    not keep accelerating), so the moving mean of the acceleration, normalised, points up. This is
+    the estimate to use for imported acceleration-only files; it ignores slow trunk lean changes
+    shorter than the window and fails during sustained turns or speed changes.
+
+    Parameters
+    ----------
+    acc_mps2
+        Sensor-frame specific force (gravity included), m/s^2, shape (N, 3).
+    sampling_rate_hz
+        Sampling rate, Hz.
+    window_s
+        Length of the centred moving-mean window, s (a few strides).
+
+    Returns
+    -------
+    numpy.ndarray
+        Unit vectors, shape (N, 3): the up direction in the sensor frame at every sample; NaN
+        where the window holds no finite sample.
+    """
+    acc = np.asarray(acc_mps2, dtype=float)
+    if acc.ndim != 2 or acc.shape[1] != 3:
+        raise ValueError(f"acc_mps2 must have shape (N, 3), got {acc.shape}")
+    n = len(acc)
+    win = max(1, int(round(window_s * sampling_rate_hz)))
+    finite = np.isfinite(acc).all(axis=1)
+    vals = np.where(finite[:, None], acc, 0.0)
+    csum = np.vstack([np.zeros((1, 3)), np.cumsum(vals, axis=0)])
+    ccount = np.concatenate([[0], np.cumsum(finite)])
+    idx = np.arange(n)
+    lo = np.clip(idx - win // 2, 0, n)
+    hi = np.clip(idx + win // 2 + 1, 0, n)
+    total = csum[hi] - csum[lo]
+    count = (ccount[hi] - ccount[lo]).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count[:, None]
+        norm = np.linalg.norm(mean, axis=1, keepdims=True)
+        up = mean / norm
+    bad = (count == 0) | (norm[:, 0] < 1e-6)
+    if bad.any():
+        if bad.all():
+            warnings.warn(
+                "no finite acceleration: the vertical axis is NaN", RuntimeWarning, stacklevel=2
+            )
+        up[bad] = np.nan
+    return up
+
+
+def project_on_vertical(acc_mps2: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Component of the specific force along the up direction (gravity included, ~9.81 when still).
+
+    Parameters
+    ----------
+    acc_mps2
+        Sensor-frame specific force, m/s^2, shape (N, 3).
+    up
+        Unit up vectors in the sensor frame, shape (N, 3) or (3,).
+
+    Returns
+    -------
+    numpy.ndarray
+        Vertical specific force, m/s^2, shape (N,).
+    """
+    acc = np.asarray(acc_mps2, dtype=float)
+    up = np.broadcast_to(np.asarray(up, dtype=float), acc.shape)
+    return np.einsum("ij,ij->i", acc, up)

@@ -1,0 +1,122 @@
+"""Walking events from a lower-back IMU: synthetic ground truth and the real L5 recordings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gait.events_walking import WalkingEvents, detect_walking_events, lower_back_axes
+from stridecue.constants import GRAVITY_MPS2, INITIAL_CONTACT, LEFT, RIGHT
+from stridecue.errors import InputError
+
+FS = 100.0
+
+
+def synthetic_walk(n_steps: int = 30, step_s: float = 0.55, seed: int = 0):
+    """Sensor-frame acceleration with known ICs: x up, z anterior, y right (like an L5 sensor)."""
+    rng = np.random.default_rng(seed)
+    n = int((n_steps + 4) * step_s * FS)
+    t = np.arange(n) / FS
+    ics = 2 * step_s + np.arange(n_steps) * step_s + rng.normal(0, 0.01, n_steps)
+    a_v = np.zeros(n)
+    ml_left = np.zeros(n)
+    for k, ic in enumerate(ics):
+        a_v += 3.0 * np.exp(-0.5 * ((t - ic - 0.05) / 0.04) ** 2)
+        sign = -1.0 if k % 2 == 0 else 1.0  # even steps are left: pushed to the right after
+        ml_left += sign * 1.0 * np.exp(-0.5 * ((t - ic - 0.15) / 0.06) ** 2)
+    a_v -= a_v.mean()
+    a_ap = 0.08 * np.gradient(a_v) * FS
+    acc = np.c_[GRAVITY_MPS2 + a_v, -ml_left, a_ap] + rng.normal(0, 0.05, (n, 3))
+    sides = np.where(np.arange(n_steps) % 2 == 0, LEFT, RIGHT)
+    return acc, ics, sides
+
+
+def test_synthetic_ics_and_sides_are_found():
+    acc, ics, sides = synthetic_walk()
+    ev = detect_walking_events(acc, sampling_rate_hz=FS)
+    det = ev.ic_idx / FS
+    assert len(det) == len(ics)
+    np.testing.assert_allclose(det, ics, atol=0.03)
+    assert np.mean(ev.side[1:-1] == sides[1:-1]) == 1.0
+
+
+def test_axes_resolved_from_physics_in_any_mounting():
+    acc, _, _ = synthetic_walk(seed=1)
+    # mount the sensor upside down and rotated: the axes must follow
+    rot = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+    up, anterior, left = lower_back_axes(acc @ rot, sampling_rate_hz=FS)
+    np.testing.assert_allclose(up, rot.T @ [1, 0, 0], atol=0.05)
+    np.testing.assert_allclose(anterior, rot.T @ [0, 0, 1], atol=0.05)
+    np.testing.assert_allclose(left, rot.T @ [0, -1, 0], atol=0.05)
+
+
+def test_events_frame_has_contract_columns():
+    acc, _, _ = synthetic_walk(n_steps=10)
+    ev = detect_walking_events(acc, sampling_rate_hz=FS)
+    frame = ev.to_frame(start_time_s=5.0)
+    assert list(frame.columns) == ["time_s", "event", "side"]
+    assert (frame["event"] == INITIAL_CONTACT).sum() == len(ev.ic_idx)
+    assert frame["time_s"].is_monotonic_increasing
+    assert frame["time_s"].min() >= 5.0
+
+
+def test_bad_shape_raises_and_nan_warns():
+    with pytest.raises(InputError):
+        detect_walking_events(np.zeros((100, 2)), sampling_rate_hz=FS)
+    with pytest.warns(RuntimeWarning, match="too few valid samples"):
+        ev = detect_walking_events(np.full((500, 3), np.nan), sampling_rate_hz=FS)
+    assert isinstance(ev, WalkingEvents)
+    assert len(ev.ic_idx) == 0
+
+
+def _score(trial, tol):
+    imu = pd.read_csv(trial / "imu.csv")
+    ref = pd.read_csv(trial / "initial_contacts.csv")
+    bouts = pd.read_csv(trial / "walking_bouts.csv")
+    ev = detect_walking_events(
+        imu[["acc_x", "acc_y", "acc_z"]].to_numpy(),
+        sampling_rate_hz=100.0,
+        gyr_radps=imu[["gyr_x", "gyr_y", "gyr_z"]].to_numpy(),
+    )
+    det = imu["time_s"].iloc[0] + ev.ic_idx / 100.0
+    tp = n_det = side_ok = 0
+    for _, b in bouts.iterrows():
+        inb = np.flatnonzero((det >= b.start_s - tol) & (det <= b.end_s + tol))
+        r = ref[ref.walking_bout == b.walking_bout]
+        used = set()
+        for t_ref, s_ref in zip(r.time_s, r.side, strict=True):
+            cand = [i for i in inb if i not in used and abs(det[i] - t_ref) <= tol]
+            if cand:
+                i = min(cand, key=lambda i: abs(det[i] - t_ref))
+                used.add(i)
+                tp += 1
+                side_ok += ev.side[i] == s_ref
+        n_det += len(inb)
+    return tp, n_det, len(ref), side_ok
+
+
+@pytest.mark.shared_data
+def test_real_straight_walks_f1_and_sides(shared_data):
+    root = shared_data / "lowerback-walking"
+    tp = nd = nr = so = 0
+    for name in ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2"):
+        a, b, c, d = _score(root / name, 0.1)
+        tp, nd, nr, so = tp + a, nd + b, nr + c, so + d
+    assert 2 * tp / (nd + nr) >= 0.90
+    assert so / tp >= 0.90
+
+
+@pytest.mark.shared_data
+def test_real_daily_living_f1_beats_published_anchor(shared_data):
+    root = shared_data / "lowerback-walking"
+    a, b, c, d = _score(root / "HA_001_Test11_Trial1", 0.1)
+    assert 2 * a / (b + c) >= 0.85
+    assert d / a >= 0.90
+    tp = nd = nr = 0
+    for name in ("HA_001_Test11_Trial1", "HA_002_Test11_Trial1"):
+        a, b, c, _ = _score(root / name, 0.1)
+        tp, nd, nr = tp + a, nd + b, nr + c
+    # anchor: open lower-back detectors reach ~0.53 at +-100 ms; HA_002's slow shuffling bouts
+    # keep us below the 0.90 target in daily living.
+    assert 2 * tp / (nd + nr) >= 0.70

@@ -52,7 +52,9 @@ def test_pendulum_formula_and_stride_sum():
     assert len(sl) == len(ic)
     assert np.isnan(sl[-2:]).all()
     np.testing.assert_allclose(sl[5:-5], 2 * expected, rtol=0.06)
-    scaled = walking_stride_length_m(acc, ic, sampling_rate_hz=FS, sensor_height_m=length_m, scale=0.5)
+    scaled = walking_stride_length_m(
+        acc, ic, sampling_rate_hz=FS, sensor_height_m=length_m, scale=0.5
+    )
     np.testing.assert_allclose(scaled[5:-5], sl[5:-5] / 2)
 
 

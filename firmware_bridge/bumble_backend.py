@@ -2,9 +2,10 @@
 
 ``BleakClient(address, backend=BumbleClientBackend)`` and
 ``BleakScanner(backend=BumbleScannerBackend)`` work unmodified: the code under test is the
-real bleak front end, and the bytes travel through a real ATT/GATT stack (bumble ``Device`` objects on emulated ``Controller`` s joined by a
-``LocalLink``): MTU exchange, service discovery, CCCD subscription, notifications, link loss with
-HCI reason codes. Nothing leaves the process.
+real bleak front end, and the bytes travel through a real ATT/GATT stack (bumble ``Device``
+objects on emulated ``Controller`` s joined by a ``LocalLink``): MTU exchange, service
+discovery, CCCD subscription, notifications, link loss with HCI reason codes. Nothing leaves
+the process.
 
 A :class:`SimulatedRadio` owns the link, the central device (the "adapter") and the peripherals'
 controllers. Backends find their radio through the ``radio=`` keyword argument (bleak forwards

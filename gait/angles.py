@@ -1,0 +1,305 @@
+"""Anatomical angles of the pelvis, thighs and hips from sensor orientations and a calibration.
+
+Conventions (full table in ``docs/conventions.md``)
+---------------------------------------------------
+The segment orientation is ``q_segment_to_earth = q_sensor_to_earth * conj(q_sensor_to_segment)``.
+It is decomposed with ONE Cardan sequence, intrinsic z-x-y::
+
+    R_segment_to_earth = Rz(yaw) @ Rx(frontal) @ Ry(sagittal)
+
+first the heading about the earth vertical, then the frontal-plane angle about the (rotated)
+anterior axis, then the sagittal angle about the (twice rotated) medio-lateral axis.
+
+========================  ==========================  =========================================
+column                    from                        positive when
+========================  ==========================  =========================================
+``pelvis_tilt_deg``       + sagittal (about +y left)  anterior tilt: front of the pelvis down
+``pelvis_obliquity_deg``  + frontal (about +x fwd)    left side up, right side drops
+``pelvis_rotation_deg``   yaw - travel heading        pelvis turns left (right side forward)
+``thigh_angle_deg``       - sagittal of the thigh     flexion: knee ahead of the hip
+``thigh_abduction_deg``   +/- frontal of the thigh    knee away from the midline (both sides)
+``hip_flexion_deg``       thigh angle + pelvis tilt   flexion; negative = extension
+========================  ==========================  =========================================
+
+Standing in the calibration pose is zero for every angle (the calibration's neutral offsets are
+subtracted). The travel heading removed from the pelvis yaw is, by default, a centred moving
+average of the unwrapped yaw over one stride (``heading_window_s``): it follows a track bend and,
+live, needs a look-ahead of half a window (0.35 s for the 0.7 s default).
+
+The hip angle is computed in the sagittal plane as thigh angle + pelvis tilt rather than from the
+relative rotation of the two sensors, because a 6D orientation filter gives each sensor its own
+arbitrary, drifting heading; with a pelvis rotation of +-10 deg the difference from the full joint
+angle stays below about 1 deg.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.spatial.transform import Rotation
+
+from calibration.model import SegmentCalibration
+from stridecue.constants import (
+    HIP_FLEXION_DEG,
+    PELVIS_OBLIQUITY_DEG,
+    PELVIS_ROTATION_DEG,
+    PELVIS_TILT_DEG,
+    THIGH_ANGLE_DEG,
+)
+
+THIGH_ABDUCTION_DEG = "thigh_abduction_deg"
+#: Default heading window: one running stride at about 170 steps/min.
+DEFAULT_HEADING_WINDOW_S = 0.7
+
+
+def _quaternions(q: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return (unit quaternions with NaN rows replaced by identity, finite-row mask)."""
+    arr = np.asarray(q, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(f"{name} must be (N, 4) [w, x, y, z] quaternions, got shape {arr.shape}")
+    norm = np.linalg.norm(arr, axis=1)
+    ok = np.all(np.isfinite(arr), axis=1) & (norm > 1e-9)
+    if not np.all(ok):
+        warnings.warn(
+            f"{int(np.sum(~ok))} of {len(arr)} orientation samples are missing or invalid; "
+            "their angles are NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    out = np.tile([1.0, 0.0, 0.0, 0.0], (len(arr), 1))
+    out[ok] = arr[ok] / norm[ok, None]
+    return out, ok
+
+
+def _q_sensor_to_segment(calibration: SegmentCalibration | np.ndarray) -> np.ndarray:
+    if isinstance(calibration, SegmentCalibration):
+        return calibration.q_sensor_to_segment
+    q = np.asarray(calibration, dtype=float).reshape(4)
+    return q / np.linalg.norm(q)
+
+
+def segment_orientation(
+    q_sensor_to_earth: np.ndarray, calibration: SegmentCalibration | np.ndarray
+) -> np.ndarray:
+    """Segment orientation ``q_segment_to_earth`` (N, 4) from sensor orientations.
+
+    Parameters
+    ----------
+    q_sensor_to_earth
+        (N, 4) ``[w, x, y, z]`` orientation of the sensor (sensor -> earth, z up).
+    calibration
+        The sensor's :class:`~calibration.model.SegmentCalibration` (or a bare
+        ``q_sensor_to_segment``).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 4) ``[w, x, y, z]``; NaN rows where the input is invalid.
+    """
+    q, ok = _quaternions(q_sensor_to_earth, "q_sensor_to_earth")
+    r_seg_to_sensor = Rotation.from_quat(_q_sensor_to_segment(calibration), scalar_first=True).inv()
+    out = (Rotation.from_quat(q, scalar_first=True) * r_seg_to_sensor).as_quat(scalar_first=True)
+    out[~ok] = np.nan
+    return out
+
+
+def cardan_zxy_rad(q_segment_to_earth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decompose segment orientations with the intrinsic z-x-y Cardan sequence.
+
+    Parameters
+    ----------
+    q_segment_to_earth
+        (N, 4) ``[w, x, y, z]``; NaN rows give NaN angles.
+
+    Returns
+    -------
+    yaw_rad, frontal_rad, sagittal_rad : numpy.ndarray
+        (N,) each: rotation about earth z, then about the segment's anterior axis, then about its
+        medio-lateral axis, radians. ``R = Rz(yaw) Rx(frontal) Ry(sagittal)``.
+    """
+    arr = np.asarray(q_segment_to_earth, dtype=float)
+    ok = np.all(np.isfinite(arr), axis=1)
+    safe = np.where(ok[:, None], arr, [1.0, 0.0, 0.0, 0.0])
+    eul = Rotation.from_quat(safe, scalar_first=True).as_euler("ZXY")
+    eul[~ok] = np.nan
+    return eul[:, 0], eul[:, 1], eul[:, 2]
+
+
+def moving_average_nan(x: np.ndarray, *, window_samples: int) -> np.ndarray:
+    """Centred moving average that ignores NaN and shrinks at the edges.
+
+    Parameters
+    ----------
+    x
+        (N,) signal.
+    window_samples
+        Window length in samples (look-ahead is ``window_samples // 2``... ``(w-1)//2`` samples).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) average; NaN where the window holds no finite sample.
+    """
+    x = np.asarray(x, dtype=float)
+    n = max(int(window_samples), 1)
+    finite = np.isfinite(x)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(finite, x, 0.0))])
+    ccount = np.concatenate([[0], np.cumsum(finite)])
+    idx = np.arange(len(x))
+    lo = np.clip(idx - n // 2, 0, len(x))
+    hi = np.clip(idx - n // 2 + n, 0, len(x))
+    count = ccount[hi] - ccount[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, (csum[hi] - csum[lo]) / np.maximum(count, 1), np.nan)
+
+
+def _unwrap_nan(angle_rad: np.ndarray) -> np.ndarray:
+    out = np.full_like(angle_rad, np.nan)
+    ok = np.isfinite(angle_rad)
+    out[ok] = np.unwrap(angle_rad[ok])
+    return out
+
+
+def travel_heading_rad(
+    yaw_rad: np.ndarray, *, sampling_rate_hz: float, heading_window_s: float
+) -> np.ndarray:
+    """Travel heading: centred moving average of the unwrapped yaw over one stride.
+
+    Parameters
+    ----------
+    yaw_rad
+        (N,) segment yaw, radians (any wrapping).
+    sampling_rate_hz
+        Sampling rate, Hz.
+    heading_window_s
+        Window, seconds: one stride time makes the stride-periodic pelvis rotation average out.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) unwrapped heading, radians.
+    """
+    n = max(int(round(heading_window_s * sampling_rate_hz)), 1)
+    return moving_average_nan(_unwrap_nan(np.asarray(yaw_rad, dtype=float)), window_samples=n)
+
+
+def _wrap_pi(x: np.ndarray) -> np.ndarray:
+    return (x + np.pi) % (2 * np.pi) - np.pi
+
+
+def pelvis_angles(
+    q_sensor_to_earth: np.ndarray,
+    calibration: SegmentCalibration,
+    *,
+    sampling_rate_hz: float,
+    heading_reference: str | np.ndarray = "moving_average",
+    heading_window_s: float = DEFAULT_HEADING_WINDOW_S,
+) -> pd.DataFrame:
+    """Pelvic tilt, obliquity and rotation per sample.
+
+    Parameters
+    ----------
+    q_sensor_to_earth
+        (N, 4) ``[w, x, y, z]`` orientation of the sacrum sensor.
+    calibration
+        The sacrum's :class:`~calibration.model.SegmentCalibration`.
+    sampling_rate_hz
+        Sampling rate, Hz.
+    heading_reference
+        ``"moving_average"``: rotation relative to the centred moving average of the yaw over
+        ``heading_window_s`` (follows a bend, half a window of look-ahead);
+        ``"none"``: yaw relative to the first valid sample (for checks on the spot);
+        an (N,) array: the travel heading in radians (earth frame of ``q_sensor_to_earth``).
+    heading_window_s
+        Window of the moving average, seconds; pass the bout's stride time when known.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pelvis_tilt_deg``, ``pelvis_obliquity_deg``, ``pelvis_rotation_deg`` (N rows).
+    """
+    q_seg = segment_orientation(q_sensor_to_earth, calibration)
+    yaw, frontal, sagittal = cardan_zxy_rad(q_seg)
+    if isinstance(heading_reference, str):
+        if heading_reference == "moving_average":
+            heading = travel_heading_rad(
+                yaw, sampling_rate_hz=sampling_rate_hz, heading_window_s=heading_window_s
+            )
+        elif heading_reference == "none":
+            finite = np.flatnonzero(np.isfinite(yaw))
+            heading = np.full_like(yaw, yaw[finite[0]] if finite.size else np.nan)
+        else:
+            raise ValueError(
+                "heading_reference must be 'moving_average', 'none' or an array of headings "
+                f"in rad, got {heading_reference!r}"
+            )
+    else:
+        heading = np.asarray(heading_reference, dtype=float).reshape(-1)
+        if heading.shape != yaw.shape:
+            raise ValueError(
+                f"heading_reference must have shape {yaw.shape}, got {heading.shape}"
+            )
+    rotation = _wrap_pi(yaw - heading)
+    return pd.DataFrame(
+        {
+            PELVIS_TILT_DEG: np.degrees(sagittal) - calibration.neutral_sagittal_deg,
+            PELVIS_OBLIQUITY_DEG: np.degrees(frontal) - calibration.neutral_frontal_deg,
+            PELVIS_ROTATION_DEG: np.degrees(rotation),
+        }
+    )
+
+
+def thigh_angles(q_sensor_to_earth: np.ndarray, calibration: SegmentCalibration) -> pd.DataFrame:
+    """Sagittal thigh angle to the vertical and thigh abduction, per sample.
+
+    Parameters
+    ----------
+    q_sensor_to_earth
+        (N, 4) ``[w, x, y, z]`` orientation of a thigh sensor.
+    calibration
+        That thigh's :class:`~calibration.model.SegmentCalibration` (``placement`` gives the side).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``thigh_angle_deg`` (+ flexion: knee ahead of the hip) and ``thigh_abduction_deg``
+        (+ knee away from the midline), both 0 in the standing calibration pose.
+    """
+    _, frontal, sagittal = cardan_zxy_rad(segment_orientation(q_sensor_to_earth, calibration))
+    abd_sign = -1.0 if calibration.side == "right" else 1.0
+    return pd.DataFrame(
+        {
+            THIGH_ANGLE_DEG: -np.degrees(sagittal) - calibration.neutral_sagittal_deg,
+            THIGH_ABDUCTION_DEG: abd_sign * (np.degrees(frontal) - calibration.neutral_frontal_deg),
+        }
+    )
+
+
+def hip_angles(pelvis_tilt_deg: np.ndarray, thigh_angle_deg: np.ndarray) -> pd.DataFrame:
+    """Hip flexion: thigh angle relative to the pelvis in the sagittal plane.
+
+    Parameters
+    ----------
+    pelvis_tilt_deg
+        (N,) pelvic tilt (+ anterior), degrees, on the same samples as ``thigh_angle_deg``.
+    thigh_angle_deg
+        (N,) thigh angle (+ flexion), degrees.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``hip_flexion_deg`` = thigh angle + pelvic tilt (+ flexion, negative = extension); an
+        anterior pelvic tilt with the thigh still flexes the hip.
+    """
+    tilt = np.asarray(pelvis_tilt_deg, dtype=float)
+    thigh = np.asarray(thigh_angle_deg, dtype=float)
+    if tilt.shape != thigh.shape:
+        raise ValueError(
+            f"pelvis_tilt_deg and thigh_angle_deg must have the same shape, "
+            f"got {tilt.shape} and {thigh.shape}"
+        )
+    return pd.DataFrame({HIP_FLEXION_DEG: thigh + tilt})

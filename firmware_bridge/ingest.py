@@ -1,4 +1,4 @@
-"""Per-sensor ingest: notification bytes -> timed sample blocks (the path shared by live and replay).
+"""Per-sensor ingest: notification bytes -> timed sample blocks (shared by live and replay).
 
 :class:`SensorIngest` is pure and synchronous: the asyncio client and the replay both call
 ``feed(arrival_time_s, data)`` with what the raw log holds, in the same order, so both give the
@@ -246,7 +246,9 @@ class SensorIngest:
         segment = _Segment(
             index=len(self._segments),
             boot_counter=packet.boot_counter,
-            clock=ClockFit(window_s=self.clock_window_s, bucket_s=min(5.0, self.clock_window_s / 4)),
+            clock=ClockFit(
+                window_s=self.clock_window_s, bucket_s=min(5.0, self.clock_window_s / 4)
+            ),
         )
         self._segments.append(segment)
         return segment

@@ -1,0 +1,135 @@
+"""Export an analysis to plain files: strides.csv/.parquet, events.csv, summary.json.
+
+The layout is a stable, versioned schema documented in ``docs/report_schema.md``: every column
+carries its unit in its name; ``summary.json`` carries ``schema_version``. ``export_tables`` and
+``summary_document`` are pure; ``export_strides`` writes the files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gait.result import AnalysisResult
+from stridecue.constants import EVENT_COLUMNS, STRIDE_CONTRACT_COLUMNS, STRIDE_METRIC_COLUMNS
+from stridecue.errors import SessionError
+from stridecue.report import findings as fnd
+
+#: Version of the export schema (strides/events columns, summary.json keys). Bump on any
+#: incompatible change and describe it in docs/report_schema.md.
+SCHEMA_VERSION = "1.0"
+
+
+def ordered_stride_columns(columns: list[str] | pd.Index) -> list[str]:
+    """Contract columns first, then ``STRIDE_METRIC_COLUMNS``, then the rest in their order."""
+    present = list(columns)
+    head = [c for c in (*STRIDE_CONTRACT_COLUMNS, *STRIDE_METRIC_COLUMNS) if c in present]
+    return head + [c for c in present if c not in head]
+
+
+def stride_table(result: AnalysisResult) -> pd.DataFrame:
+    """The strides table in export order; missing contract columns are added as NaN."""
+    s = result.strides.copy() if result.strides is not None else pd.DataFrame()
+    for c in STRIDE_CONTRACT_COLUMNS:
+        if c not in s:
+            s[c] = np.nan
+    return s[ordered_stride_columns(s.columns)].reset_index(drop=True)
+
+
+def event_table(result: AnalysisResult) -> pd.DataFrame:
+    """The events table with exactly ``time_s``, ``event``, ``side``, sorted by time."""
+    e = result.events if result.events is not None else pd.DataFrame()
+    e = e.reindex(columns=list(EVENT_COLUMNS))
+    return e.sort_values("time_s", kind="stable").reset_index(drop=True)
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy / pandas scalars and NaN to JSON-safe values (NaN -> null)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def summary_document(result: AnalysisResult) -> dict[str, Any]:
+    """The content of ``summary.json`` (JSON-safe; see docs/report_schema.md for every key)."""
+    strides = result.strides if result.strides is not None else pd.DataFrame()
+    laps = result.laps if result.laps is not None else pd.DataFrame()
+    cues = result.cues if result.cues is not None else pd.DataFrame()
+    session = fnd.session_summary(strides, laps, cues, result.summary)
+    splits = fnd.lap_splits(strides, laps)
+    table = fnd.lap_side_table(strides) if len(strides) else pd.DataFrame()
+    cues_by_rule = (cues["rule"].astype(str).value_counts().sort_index().to_dict()
+                    if "rule" in cues else {})
+    return _jsonable({
+        "schema_version": SCHEMA_VERSION,
+        "session": session,
+        "laps": splits.to_dict(orient="records"),
+        "measures": table.to_dict(orient="records"),
+        "cues_by_rule": cues_by_rule,
+        "analysis_summary": dict(result.summary),
+        "quality": dict(result.quality),
+        "settings": dict(result.settings),
+    })
+
+
+def export_strides(result: AnalysisResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write strides.csv, strides.parquet, events.csv and summary.json into ``out_dir``.
+
+    Parameters
+    ----------
+    result
+        The analysis of one session.
+    out_dir
+        Folder to write into (created if missing; existing files of the same names replaced).
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Keys ``strides_csv``, ``strides_parquet``, ``events_csv``, ``summary_json``.
+
+    Raises
+    ------
+    SessionError
+        When the folder cannot be written.
+    """
+    out = Path(out_dir)
+    paths = {
+        "strides_csv": out / "strides.csv",
+        "strides_parquet": out / "strides.parquet",
+        "events_csv": out / "events.csv",
+        "summary_json": out / "summary.json",
+    }
+    strides = stride_table(result)
+    events = event_table(result)
+    doc = summary_document(result)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        strides.to_csv(paths["strides_csv"], index=False, float_format="%.6g")
+        strides.to_parquet(paths["strides_parquet"], index=False)
+        events.to_csv(paths["events_csv"], index=False, float_format="%.6f")
+        paths["summary_json"].write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n",
+                                         encoding="utf-8")
+    except OSError as exc:
+        raise SessionError(f"cannot write exports to {out}: {exc.strerror}; "
+                           "choose a writable output folder") from exc
+    return paths

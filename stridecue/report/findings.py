@@ -1,0 +1,702 @@
+"""Key measures, per-lap / per-side aggregation, smallest real change and plain-language findings.
+
+Pure computation on DataFrames: no file I/O. The HTML report, the exports and the athlete history
+all take their numbers from here, so the same stride table always gives the same words.
+
+Smallest real change (SRC)
+--------------------------
+A difference between two groups of strides (lap 1 vs lap 2, left vs right, session A vs session B)
+is only called a change when it is larger than the smallest real change::
+
+    SRC = max(1.96 * sqrt(SE_a**2 + SE_b**2), floor)
+    SE_x = SD_x / sqrt(n_x)         (stride-to-stride SD of the measure in group x, n_x strides)
+
+With equal groups this is the usual ``1.96 * sqrt(2) * SEM``. ``floor`` is a fixed per-measure
+minimum (``Measure.floor``): the smallest change the project is willing to call real whatever the
+number of strides, because many strides make the standard error tiny while sensor placement,
+calibration and day-to-day variation do not shrink. Across sessions (``stridecue.history``) the
+SEM is the between-session SD of the baseline sessions' means and the same floor applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stridecue.constants import LEFT, RIGHT
+
+#: The label of the pooled (both sides) rows in per-lap / per-side tables.
+BOTH: str = "both"
+#: z for a two-sided 95 % interval.
+Z95: float = 1.96
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A stride measure the report, the findings and the history speak about.
+
+    Attributes
+    ----------
+    column
+        Column name in the strides table (unit in the name).
+    label
+        Short human name ("overstride (thigh angle at contact)").
+    unit
+        Display unit ("deg", "m", "spm", "s", "" for dimensionless).
+    floor
+        Fixed minimum smallest real change, in ``unit`` (see the module docstring).
+    better
+        -1 when lower is better for a returning hamstring, +1 when higher is better, 0 neutral.
+    needs
+        What must be worn for the measure to exist: ``"thigh"``, ``"sacrum"`` (orientation),
+        ``"any"`` (events from any sensor) - used for "not measured" messages.
+    group
+        Section of the report: ``"overstride"``, ``"spatiotemporal"``, ``"pelvis"``, ``"hip"``,
+        ``"stability"``.
+    """
+
+    column: str
+    label: str
+    unit: str
+    floor: float
+    better: int
+    needs: str
+    group: str
+
+
+#: The measures the report plots, the findings test and the history stores, in report order.
+#: Floors are project choices (conservative, of the order of the minimal detectable changes
+#: reported for running kinematics); replace them with published values as they are validated.
+KEY_MEASURES: tuple[Measure, ...] = (
+    Measure("thigh_angle_ic_deg", "overstride (thigh angle at contact)", "deg", 2.0, -1,
+            "thigh", "overstride"),
+    Measure("foot_contact_distance_m", "foot contact distance ahead of the pelvis", "m", 0.03, -1,
+            "thigh", "overstride"),
+    Measure("stride_length_m", "stride length", "m", 0.05, 0, "any", "spatiotemporal"),
+    Measure("cadence_spm", "cadence", "spm", 2.0, 0, "any", "spatiotemporal"),
+    Measure("contact_time_s", "contact time", "s", 0.010, 0, "any", "spatiotemporal"),
+    Measure("pelvis_tilt_mean_deg", "pelvic tilt (mean, + anterior)", "deg", 2.0, -1, "sacrum",
+            "pelvis"),
+    Measure("pelvis_tilt_peak_anterior_deg", "peak anterior pelvic tilt", "deg", 2.0, -1,
+            "sacrum", "pelvis"),
+    Measure("pelvis_obliquity_range_deg", "pelvic obliquity range", "deg", 2.0, 0, "sacrum",
+            "pelvis"),
+    Measure("pelvis_drop_deg", "pelvic drop", "deg", 1.5, -1, "sacrum", "pelvis"),
+    Measure("pelvis_rotation_range_deg", "pelvic rotation range", "deg", 2.0, 0, "sacrum",
+            "pelvis"),
+    Measure("hip_extension_peak_deg", "peak hip extension", "deg", 3.0, 1, "thigh", "hip"),
+    Measure("hip_flexion_ic_deg", "hip flexion at contact", "deg", 3.0, -1, "thigh", "hip"),
+    Measure("pelvis_rotation_sd_deg", "pelvic rotation variability (SD)", "deg", 0.5, -1,
+            "sacrum", "stability"),
+    Measure("pelvis_rotation_cv", "pelvic rotation variability (CV)", "", 0.02, -1, "sacrum",
+            "stability"),
+    Measure("ml_acc_ratio", "side-to-side acceleration ratio", "", 0.05, -1, "sacrum",
+            "stability"),
+    Measure("step_regularity", "step regularity", "", 0.05, 1, "sacrum", "stability"),
+    Measure("stride_regularity", "stride regularity", "", 0.05, 1, "sacrum", "stability"),
+    Measure("harmonic_ratio_vt", "harmonic ratio (vertical)", "", 0.2, 1, "sacrum",
+            "stability"),
+    Measure("lde_per_stride", "local dynamic stability (divergence per stride)", "", 0.1, -1,
+            "sacrum", "stability"),
+)
+MEASURES_BY_COLUMN: dict[str, Measure] = {m.column: m for m in KEY_MEASURES}
+
+#: Why a measure is missing, by what it needs.
+NOT_MEASURED_REASON: dict[str, str] = {
+    "thigh": "no thigh sensor",
+    "sacrum": "no sacrum orientation (accelerometer-only data)",
+    "any": "no usable strides",
+}
+
+#: Straight-leg raise the rehab advice aims for (seed 003: "65 to 70 degrees").
+SLR_TARGET_DEG: float = 65.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain-language statement of the report.
+
+    Attributes
+    ----------
+    kind
+        ``"change"``, ``"no_change"``, ``"asymmetry"``, ``"not_measured"``, ``"cues"``,
+        ``"mobility"``, ``"quality"``.
+    text
+        The sentence shown to the coach.
+    severity
+        ``"good"`` (a change for the better), ``"attention"`` (worth acting on) or ``"info"``.
+    measure
+        The measure column the finding is about, if any.
+    """
+
+    kind: str
+    text: str
+    severity: str = "info"
+    measure: str | None = None
+
+
+def smallest_real_change(
+    sd_a: float, n_a: float, sd_b: float, n_b: float, floor: float
+) -> float:
+    """Smallest real change between the means of two groups of strides.
+
+    Parameters
+    ----------
+    sd_a, sd_b
+        Stride-to-stride standard deviation of the measure in each group (same unit as floor).
+    n_a, n_b
+        Number of strides in each group.
+    floor
+        Fixed per-measure minimum.
+
+    Returns
+    -------
+    float
+        ``max(1.96 * sqrt(sd_a**2 / n_a + sd_b**2 / n_b), floor)``; ``floor`` when an SD is NaN.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se2 = sd_a**2 / max(n_a, 1) + sd_b**2 / max(n_b, 1)
+    if not np.isfinite(se2):
+        return float(floor)
+    return float(max(Z95 * np.sqrt(se2), floor))
+
+
+def available_measures(strides: pd.DataFrame) -> list[Measure]:
+    """Key measures with at least one finite value in ``strides``."""
+    out = []
+    for m in KEY_MEASURES:
+        if m.column in strides.columns:
+            values = pd.to_numeric(strides[m.column], errors="coerce")
+            if np.isfinite(values.to_numpy(dtype=float)).any():
+                out.append(m)
+    return out
+
+
+def usable_strides(strides: pd.DataFrame) -> pd.DataFrame:
+    """Strides whose metrics may be aggregated (drops strides that cross a data gap)."""
+    if "gap_crossed" in strides.columns:
+        gap = strides["gap_crossed"].fillna(False).astype(bool)
+        return strides.loc[~gap]
+    return strides
+
+
+def lap_side_table(
+    strides: pd.DataFrame, measures: Sequence[Measure] | None = None
+) -> pd.DataFrame:
+    """Mean, SD and count of each measure per lap and side (long format).
+
+    Parameters
+    ----------
+    strides
+        The strides table (contract + metric columns). ``lap`` missing means one lap (1).
+    measures
+        Measures to aggregate; all available key measures by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``measure``, ``lap`` (0 = whole session), ``side`` (``left`` | ``right`` |
+        ``both``), ``mean``, ``sd``, ``n``. Rows with no finite value are left out.
+    """
+    if measures is None:
+        measures = available_measures(strides)
+    s = usable_strides(strides)
+    cols = [m.column for m in measures if m.column in s.columns]
+    empty = pd.DataFrame(columns=["measure", "lap", "side", "mean", "sd", "n"])
+    if not cols or s.empty:
+        return empty
+    lap = s["lap"] if "lap" in s.columns else pd.Series(1, index=s.index)
+    side = s["side"] if "side" in s.columns else pd.Series("unknown", index=s.index)
+    data = s[cols].apply(pd.to_numeric, errors="coerce").astype(float)
+    data = data.assign(_lap=lap.fillna(0).astype(int).to_numpy(), _side=side.astype(str).to_numpy())
+    long = data.melt(id_vars=["_lap", "_side"], var_name="measure", value_name="v")
+    long = long[np.isfinite(long["v"].to_numpy())]
+    frames = []
+    for keys, fixed_lap, fixed_side in (
+        (["_lap", "_side"], None, None),
+        (["_lap"], None, BOTH),
+        (["_side"], 0, None),
+        ([], 0, BOTH),
+    ):
+        g = long.groupby(["measure", *keys], sort=False)["v"]
+        agg = g.agg(["mean", "std", "count"]).reset_index()
+        agg = agg.rename(columns={"_lap": "lap", "_side": "side", "std": "sd", "count": "n"})
+        if fixed_lap is not None:
+            agg["lap"] = fixed_lap
+        if fixed_side is not None:
+            agg["side"] = fixed_side
+        frames.append(agg[["measure", "lap", "side", "mean", "sd", "n"]])
+    out = pd.concat(frames, ignore_index=True)
+    out = out[out["n"] > 0]
+    out = out[out["side"].isin([LEFT, RIGHT, BOTH])]
+    order = {m.column: i for i, m in enumerate(KEY_MEASURES)}
+    out = out.assign(_o=out["measure"].map(order).fillna(len(order)))
+    out = out.sort_values(["_o", "lap", "side"], kind="stable").drop(columns="_o")
+    out["lap"] = out["lap"].astype(int)
+    out["n"] = out["n"].astype(int)
+    return out.reset_index(drop=True)
+
+
+def _fmt(value: float, unit: str) -> str:
+    """Format a value for a sentence with a sensible number of decimals."""
+    if not np.isfinite(value):
+        return "n/a"
+    if unit in ("deg", "spm"):
+        text = f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+    elif unit == "m":
+        text = f"{value:.2f}"
+    elif unit == "s":
+        text = f"{value * 1000:.0f}"
+        return f"{text} ms"
+    else:
+        text = f"{value:.2f}"
+    return f"{text} {unit}".strip()
+
+
+def format_value(value: float, unit: str) -> str:
+    """Public formatter used by the HTML and text renderers (``"31 deg"``, ``"212 ms"``)."""
+    return _fmt(float(value), unit)
+
+
+def _cell(table: pd.DataFrame, measure: str, lap: int, side: str) -> tuple[float, float, int]:
+    row = table[(table["measure"] == measure) & (table["lap"] == lap) & (table["side"] == side)]
+    if row.empty:
+        return float("nan"), float("nan"), 0
+    r = row.iloc[0]
+    return float(r["mean"]), float(r["sd"]), int(r["n"])
+
+
+def _halves(strides: pd.DataFrame) -> pd.DataFrame:
+    """Relabel strides as 'lap' 1 / 2 by the first and second half of the session time."""
+    s = strides.copy()
+    t = pd.to_numeric(s["start_s"], errors="coerce") if "start_s" in s else pd.Series(
+        np.arange(len(s)), index=s.index)
+    mid = (t.min() + t.max()) / 2.0
+    s["lap"] = np.where(t <= mid, 1, 2)
+    return s
+
+
+def change_findings(strides: pd.DataFrame) -> tuple[list[Finding], pd.DataFrame]:
+    """Findings about changes between the first and the last lap (or half) of the session.
+
+    Returns
+    -------
+    findings
+        One ``change`` finding per measure beyond its SRC and one ``no_change`` summary.
+    comparison
+        Columns ``measure``, ``label``, ``unit``, ``a``, ``b``, ``change``, ``src``,
+        ``beyond_src``, ``period_a``, ``period_b``.
+    """
+    s = usable_strides(strides)
+    laps = sorted(int(x) for x in pd.unique(s["lap"].dropna())) if "lap" in s else []
+    laps = [x for x in laps if x >= 1]
+    if len(laps) >= 2:
+        first, last = laps[0], laps[-1]
+        name_a, name_b = f"lap {first}", f"lap {last}"
+    else:
+        s = _halves(s)
+        first, last = 1, 2
+        name_a, name_b = "the first half", "the second half"
+    table = lap_side_table(s)
+    rows, findings, unchanged = [], [], []
+    for m in available_measures(s):
+        a, sd_a, n_a = _cell(table, m.column, first, BOTH)
+        b, sd_b, n_b = _cell(table, m.column, last, BOTH)
+        if n_a < 2 or n_b < 2:
+            continue
+        src = smallest_real_change(sd_a, n_a, sd_b, n_b, m.floor)
+        change = b - a
+        beyond = bool(abs(change) > src)
+        rows.append({"measure": m.column, "label": m.label, "unit": m.unit, "a": a, "b": b,
+                     "change": change, "src": src, "beyond_src": beyond,
+                     "period_a": name_a, "period_b": name_b})
+        if beyond:
+            verb = "fell" if change < 0 else "rose"
+            if m.better == 0:
+                severity = "info"
+            else:
+                severity = "good" if np.sign(change) == m.better else "attention"
+            text = (f"{m.label.capitalize()} {verb} from {_fmt(a, m.unit)} in {name_a} to "
+                    f"{_fmt(b, m.unit)} in {name_b} (smallest real change "
+                    f"{_fmt(src, m.unit)}).")
+            findings.append(Finding("change", text, severity, m.column))
+        else:
+            unchanged.append(m.label)
+    if unchanged:
+        findings.append(Finding(
+            "no_change",
+            f"No real change from {name_a} to {name_b} (within the smallest real change) in: "
+            + ", ".join(unchanged) + ".",
+        ))
+    cols = ["measure", "label", "unit", "a", "b", "change", "src", "beyond_src", "period_a",
+            "period_b"]
+    return findings, pd.DataFrame(rows, columns=cols)
+
+
+def _injured_side(athlete: Any) -> str | None:
+    if isinstance(athlete, Mapping):
+        side = athlete.get("injured_side")
+        if side in (LEFT, RIGHT):
+            return str(side)
+    return None
+
+
+def asymmetry_findings(strides: pd.DataFrame, athlete: Any = None) -> list[Finding]:
+    """Left/right findings: hip extension (the contralateral hip-flexor logic), overstride, drop.
+
+    A hip that extends less than the other beyond the SRC points at a tight hip flexor on that
+    side (seed 003: a tight hip flexor stops the hip going behind the body and pulls the pelvis
+    into anterior tilt; trouble in one hamstring often comes with a tight hip flexor on the
+    *other* side). When ``athlete["injured_side"]`` is known the finding says whether the pattern
+    is the contralateral one.
+    """
+    table = lap_side_table(usable_strides(strides))
+    out: list[Finding] = []
+    injured = _injured_side(athlete)
+    for column in ("hip_extension_peak_deg", "thigh_angle_ic_deg", "pelvis_drop_deg",
+                   "contact_time_s"):
+        m = MEASURES_BY_COLUMN[column]
+        left, sd_l, n_l = _cell(table, column, 0, LEFT)
+        right, sd_r, n_r = _cell(table, column, 0, RIGHT)
+        if n_l < 2 or n_r < 2:
+            continue
+        src = smallest_real_change(sd_l, n_l, sd_r, n_r, m.floor)
+        diff = right - left
+        if abs(diff) <= src:
+            continue
+        if column == "hip_extension_peak_deg":
+            low, high = (RIGHT, LEFT) if diff < 0 else (LEFT, RIGHT)
+            low_v, high_v = (right, left) if diff < 0 else (left, right)
+            text = (f"{low.capitalize()} hip extension {_fmt(abs(diff), 'deg')} less than "
+                    f"{high} ({_fmt(low_v, 'deg')} vs {_fmt(high_v, 'deg')}): check the {low} "
+                    f"hip flexor (kneeling hip-flexor test).")
+            if injured is not None:
+                if injured != low:
+                    text += (f" This is the side opposite the injured {injured} hamstring: the "
+                             "contralateral pattern the rehab advice warns about.")
+                else:
+                    text += f" It is on the same side as the injured {injured} hamstring."
+            else:
+                text += (" A tight hip flexor often goes with hamstring trouble on the other "
+                         "side.")
+            out.append(Finding("asymmetry", text, "attention", column))
+        elif column == "thigh_angle_ic_deg":
+            far = RIGHT if diff > 0 else LEFT
+            near = LEFT if far == RIGHT else RIGHT
+            text = (f"The {far} thigh lands {_fmt(abs(diff), 'deg')} further ahead at contact "
+                    f"than the {near} ({_fmt(max(left, right), 'deg')} vs "
+                    f"{_fmt(min(left, right), 'deg')}): cue a shorter {far} stride.")
+            out.append(Finding("asymmetry", text, "attention", column))
+        else:
+            more = RIGHT if diff > 0 else LEFT
+            less = LEFT if more == RIGHT else RIGHT
+            text = (f"{m.label.capitalize()} is {_fmt(abs(diff), m.unit)} larger on the {more} "
+                    f"than on the {less} ({_fmt(max(left, right), m.unit)} vs "
+                    f"{_fmt(min(left, right), m.unit)}).")
+            out.append(Finding("asymmetry", text, "info", column))
+    return out
+
+
+def not_measured(strides: pd.DataFrame) -> dict[str, str]:
+    """Map of key-measure column -> reason, for measures with no finite value."""
+    present = {m.column for m in available_measures(strides)}
+    return {m.column: f"not measured: {NOT_MEASURED_REASON[m.needs]}"
+            for m in KEY_MEASURES if m.column not in present}
+
+
+def sides_with_thigh_data(strides: pd.DataFrame) -> set[str]:
+    """The sides whose thigh measures have at least one finite value."""
+    sides: set[str] = set()
+    if "thigh_angle_ic_deg" not in strides or "side" not in strides:
+        return sides
+    v = pd.to_numeric(strides["thigh_angle_ic_deg"], errors="coerce")
+    for side in (LEFT, RIGHT):
+        if v[strides["side"] == side].notna().any():
+            sides.add(side)
+    return sides
+
+
+def not_measured_findings(strides: pd.DataFrame) -> list[Finding]:
+    """One finding per group of measures that could not be measured, with the reason."""
+    missing = not_measured(strides)
+    out: list[Finding] = []
+    by_reason: dict[str, list[str]] = {}
+    for column, reason in missing.items():
+        by_reason.setdefault(reason, []).append(MEASURES_BY_COLUMN[column].label)
+    for reason, labels in by_reason.items():
+        out.append(Finding("not_measured", f"{', '.join(labels).capitalize()}: {reason}."))
+    thigh_sides = sides_with_thigh_data(strides)
+    if len(thigh_sides) == 1:
+        (have,) = thigh_sides
+        other = RIGHT if have == LEFT else LEFT
+        out.append(Finding(
+            "not_measured",
+            f"{other.capitalize()} thigh angles: not measured: no {other} thigh sensor "
+            "(left/right comparison of thigh and hip angles is not possible).",
+        ))
+    return out
+
+
+def cue_findings(cues: pd.DataFrame, strides: pd.DataFrame) -> list[Finding]:
+    """A sentence on how many cues of which kind were given, and in which laps."""
+    if cues is None or cues.empty:
+        return [Finding("cues", "No cues were given in this session.")]
+    rules = cues["rule"].astype(str).value_counts() if "rule" in cues else pd.Series(dtype=int)
+    parts = [f"{n} {rule.replace('_', ' ')}" for rule, n in rules.items()]
+    text = f"{len(cues)} cues: " + ", ".join(parts)
+    laps = cue_laps(cues, strides)
+    if laps is not None and laps.notna().any():
+        per_lap = laps.dropna().astype(int).value_counts().sort_index()
+        text += "; " + ", ".join(f"{n} in lap {lap}" for lap, n in per_lap.items() if lap >= 1)
+    return [Finding("cues", text + ".")]
+
+
+def cue_laps(cues: pd.DataFrame, strides: pd.DataFrame) -> pd.Series | None:
+    """The lap of each cue from its ``stride_index`` (NaN where unknown)."""
+    if "lap" not in strides or "stride_index" not in cues:
+        return None
+    idx = pd.to_numeric(cues["stride_index"], errors="coerce")
+    lap = strides["lap"].reset_index(drop=True)
+    ok = idx.between(0, len(lap) - 1)
+    out = pd.Series(np.nan, index=cues.index)
+    out[ok] = lap.to_numpy()[idx[ok].astype(int).to_numpy()]
+    return out
+
+
+def mobility_rows(mobility: Any) -> pd.DataFrame:
+    """Normalise mobility-check results to a table.
+
+    Parameters
+    ----------
+    mobility
+        ``None``; a DataFrame with columns ``test``, ``side``, ``value``, ``unit`` (``note``
+        optional); or a mapping ``name -> value`` / ``name -> {"value":..., "unit":..., "side":...,
+        "note":...}``. Names ending in ``_deg`` get the unit ``deg``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``test``, ``side``, ``value``, ``unit``, ``note``, ``verdict``.
+    """
+    cols = ["test", "side", "value", "unit", "note", "verdict"]
+    if mobility is None:
+        return pd.DataFrame(columns=cols)
+    if isinstance(mobility, pd.DataFrame):
+        df = mobility.copy()
+    else:
+        rows = []
+        for name, v in dict(mobility).items():
+            row: dict[str, Any] = {"test": str(name), "side": "", "value": v, "unit": "",
+                                   "note": ""}
+            if isinstance(v, Mapping):
+                row.update({k: v[k] for k in ("value", "unit", "side", "note", "test") if k in v})
+                row.setdefault("test", str(name))
+            if not row["unit"] and str(name).endswith("_deg"):
+                row["unit"] = "deg"
+            if not row["side"]:
+                for side in (LEFT, RIGHT):
+                    if f"_{side}" in str(name) or str(name).startswith(f"{side}_"):
+                        row["side"] = side
+            rows.append(row)
+        df = pd.DataFrame(rows)
+    for c in cols:
+        if c not in df:
+            df[c] = ""
+    verdicts = []
+    for _, r in df.iterrows():
+        verdict = ""
+        test = str(r["test"]).lower()
+        value = pd.to_numeric(pd.Series([r["value"]]), errors="coerce").iloc[0]
+        if "straight_leg_raise" in test or "slr" in test.split("_"):
+            if np.isfinite(value):
+                verdict = ("below target: stretch the hamstrings" if value < SLR_TARGET_DEG
+                           else "enough range")
+        elif "hip_flexor" in test or "kneeling" in test:
+            note = str(r["value"]).lower() + " " + str(r["note"]).lower()
+            if any(w in note for w in ("pull", "tight", "positive", "true")):
+                verdict = "tight: kneeling hip-flexor stretch"
+            elif note.strip():
+                verdict = "no static stretch needed: dynamic mobility (twisted warrior)"
+        verdicts.append(verdict)
+    df["verdict"] = verdicts
+    return df[cols].reset_index(drop=True)
+
+
+def mobility_findings(mobility: Any) -> list[Finding]:
+    """Findings from the mobility checks (straight-leg raise target, tight hip flexor)."""
+    df = mobility_rows(mobility)
+    out = []
+    for _, r in df.iterrows():
+        if r["verdict"].startswith("below target"):
+            side = f"{r['side']} " if r["side"] else ""
+            out.append(Finding(
+                "mobility",
+                f"{side.capitalize()}straight-leg raise {float(r['value']):.0f} deg: below the "
+                f"{SLR_TARGET_DEG:.0f}-70 deg the rehab advice aims for: stretch the hamstrings.",
+                "attention"))
+        elif r["verdict"].startswith("tight"):
+            side = f"{r['side']} " if r["side"] else ""
+            out.append(Finding(
+                "mobility",
+                f"Kneeling hip-flexor test: tight {side}hip flexor: add the kneeling hip-flexor "
+                "stretch (3 min, pelvis tucked under).", "attention"))
+    return out
+
+
+def quality_findings(strides: pd.DataFrame, quality: Mapping[str, Any]) -> list[Finding]:
+    """Findings about data quality: strides lost to gaps, sync verdicts that are not ok."""
+    out = []
+    if "gap_crossed" in strides and len(strides):
+        n_gap = int(strides["gap_crossed"].fillna(False).astype(bool).sum())
+        if n_gap:
+            frac = n_gap / len(strides)
+            out.append(Finding(
+                "quality",
+                f"{n_gap} of {len(strides)} strides ({frac:.0%}) cross a data gap and are left "
+                "out of the averages.", "attention" if frac > 0.05 else "info"))
+    for sensor, q in (quality or {}).items():
+        if isinstance(q, Mapping):
+            verdict = q.get("sync_verdict", q.get("sync"))
+            if verdict is not None and str(verdict).lower() not in ("ok", "good", "true"):
+                out.append(Finding("quality", f"Sensor {sensor}: sync {verdict}.", "attention"))
+    return out
+
+
+def all_findings(
+    strides: pd.DataFrame,
+    cues: pd.DataFrame,
+    *,
+    athlete: Any = None,
+    mobility: Any = None,
+    quality: Mapping[str, Any] | None = None,
+) -> tuple[list[Finding], pd.DataFrame]:
+    """Every finding of a session report, most important first, and the lap comparison table."""
+    changes, comparison = change_findings(strides)
+    findings = (
+        [f for f in changes if f.kind == "change"]
+        + asymmetry_findings(strides, athlete)
+        + mobility_findings(mobility)
+        + cue_findings(cues, strides)
+        + [f for f in changes if f.kind != "change"]
+        + quality_findings(strides, quality or {})
+        + not_measured_findings(strides)
+    )
+    return findings, comparison
+
+
+def _num(strides: pd.DataFrame, column: str) -> pd.Series:
+    if column not in strides:
+        return pd.Series(np.nan, index=strides.index, dtype=float)
+    return pd.to_numeric(strides[column], errors="coerce").astype(float)
+
+
+def _distance_from_strides(strides: pd.DataFrame) -> float:
+    """Distance covered: sum of stride lengths per side, averaged over the sides with data."""
+    length = _num(strides, "stride_length_m")
+    if not np.isfinite(length.to_numpy()).any():
+        return float("nan")
+    sides = strides["side"].astype(str) if "side" in strides else pd.Series("unknown",
+                                                                             index=strides.index)
+    per_side = length.groupby(sides).sum(min_count=1).dropna()
+    return float(per_side.mean()) if len(per_side) else float("nan")
+
+
+def _finite_or_nan(value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return v if np.isfinite(v) else float("nan")
+
+
+def session_summary(strides: pd.DataFrame, laps: pd.DataFrame, cues: pd.DataFrame,
+                    analysis_summary: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Session-level numbers of the report and of ``summary.json`` (keys carry their unit).
+
+    Values given by the analysis (``analysis_summary["distance_m"]``, ``["duration_s"]``) win
+    over the ones estimated here. NaN means unknown.
+    """
+    analysis_summary = analysis_summary or {}
+    s = usable_strides(strides)
+    start = _num(strides, "start_s")
+    end = _num(strides, "end_s")
+    duration = _finite_or_nan(analysis_summary.get("duration_s"))
+    if not np.isfinite(duration) and len(strides):
+        duration = float(end.max() - start.min())
+    distance = _finite_or_nan(analysis_summary.get("distance_m"))
+    if not np.isfinite(distance) and laps is not None and "distance_m" in laps and len(laps):
+        lap_d = pd.to_numeric(laps["distance_m"], errors="coerce")
+        if lap_d.notna().all():
+            distance = float(lap_d.sum())
+    if not np.isfinite(distance):
+        distance = _distance_from_strides(s)
+    sides = strides["side"].astype(str) if "side" in strides else pd.Series(dtype=str)
+    gap = (strides["gap_crossed"].fillna(False).astype(bool) if "gap_crossed" in strides
+           else pd.Series(False, index=strides.index))
+
+    def mean(col: str) -> float:
+        v = _num(s, col).mean()
+        return float(v) if np.isfinite(v) else float("nan")
+
+    return {
+        "duration_s": duration,
+        "distance_m": distance,
+        "n_strides": int(len(strides)),
+        "n_strides_left": int((sides == LEFT).sum()),
+        "n_strides_right": int((sides == RIGHT).sum()),
+        "n_strides_gap": int(gap.sum()),
+        "n_laps": int(len(laps)) if laps is not None else 0,
+        "n_cues": int(len(cues)) if cues is not None else 0,
+        "cadence_spm_mean": mean("cadence_spm"),
+        "stride_length_m_mean": mean("stride_length_m"),
+        "contact_time_s_mean": mean("contact_time_s"),
+        "speed_mps_mean": (distance / duration if np.isfinite(distance) and duration > 0
+                           else mean("speed_mps")),
+        "thigh_angle_ic_deg_mean": mean("thigh_angle_ic_deg"),
+        "pelvis_tilt_mean_deg_mean": mean("pelvis_tilt_mean_deg"),
+        "hip_extension_peak_deg_mean": mean("hip_extension_peak_deg"),
+        "pelvis_rotation_sd_deg_mean": mean("pelvis_rotation_sd_deg"),
+    }
+
+
+def lap_splits(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFrame:
+    """One row per lap: time, distance, pace and mean stride numbers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lap``, ``start_s``, ``duration_s``, ``distance_m``, ``pace_s_per_km``,
+        ``n_strides``, ``cadence_spm``, ``stride_length_m``, ``contact_time_s``,
+        ``thigh_angle_ic_deg``.
+    """
+    cols = ["lap", "start_s", "duration_s", "distance_m", "pace_s_per_km", "n_strides",
+            "cadence_spm", "stride_length_m", "contact_time_s", "thigh_angle_ic_deg"]
+    if laps is None or laps.empty:
+        return pd.DataFrame(columns=cols)
+    s = usable_strides(strides)
+    lap_col = s["lap"] if "lap" in s else pd.Series(np.nan, index=s.index)
+    rows = []
+    for _, lap in laps.sort_values("lap").iterrows():
+        n = int(lap["lap"])
+        sel = s[lap_col == n]
+        start = _finite_or_nan(lap.get("start_s"))
+        dur = _finite_or_nan(lap.get("duration_s"))
+        if not np.isfinite(dur):
+            dur = _finite_or_nan(lap.get("end_s")) - start
+        dist = _finite_or_nan(lap.get("distance_m"))
+        if not np.isfinite(dist):
+            dist = _distance_from_strides(sel)
+        rows.append({
+            "lap": n, "start_s": start, "duration_s": dur, "distance_m": dist,
+            "pace_s_per_km": dur / dist * 1000.0 if np.isfinite(dist) and dist > 0 else np.nan,
+            "n_strides": int((strides["lap"] == n).sum()) if "lap" in strides else 0,
+            "cadence_spm": _num(sel, "cadence_spm").mean(),
+            "stride_length_m": _num(sel, "stride_length_m").mean(),
+            "contact_time_s": _num(sel, "contact_time_s").mean(),
+            "thigh_angle_ic_deg": _num(sel, "thigh_angle_ic_deg").mean(),
+        })
+    return pd.DataFrame(rows, columns=cols)

@@ -317,7 +317,8 @@ class MovesenseDecoder:
                 f"movesense: {n} samples for ref {ref}, expected {stream.samples_per_packet}"
             )
         _kind, _ref, time_ms = _HEADER.unpack_from(data)
-        values = np.frombuffer(data, dtype="<f4", offset=HEADER_SIZE).astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):  # garbage bytes may be NaN patterns
+            values = np.frombuffer(data, dtype="<f4", offset=HEADER_SIZE).astype(np.float64)
         values = values.reshape(stream.n_quantities, n, 3)
         if not np.isfinite(values).all():
             raise CorruptPacketError(f"movesense: non-finite values for ref {ref}")

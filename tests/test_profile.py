@@ -96,7 +96,8 @@ def test_data_errors_are_typed() -> None:
     bad[30] ^= 1
     with pytest.raises(CorruptPacketError, match="CRC"):
         decode_data_packet(bytes(bad), cfg)
-    mag = encode_data_packet(1, 2, np.zeros((1, 3)), np.zeros((1, 3)), CFG9, mag_ut=np.zeros((1, 3)))
+    z = np.zeros((1, 3))
+    mag = encode_data_packet(1, 2, z, z, CFG9, mag_ut=z)
     with pytest.raises(CorruptPacketError, match="magnetometer"):
         decode_data_packet(mag, cfg)
 

@@ -137,7 +137,8 @@ def moving_average_nan(x: np.ndarray, *, window_samples: int) -> np.ndarray:
     x
         (N,) signal.
     window_samples
-        Window length in samples (look-ahead is ``window_samples // 2``... ``(w-1)//2`` samples).
+        Window length in samples; the look-ahead is ``window_samples - 1 - window_samples // 2``
+        samples.
 
     Returns
     -------

@@ -146,3 +146,33 @@ def test_invalid_orientation_gives_warning_and_nan():
     with pytest.raises(ValueError, match="heading_reference"):
         pelvis_angles(np.tile(IDENTITY, (3, 1)), _seg("sacrum"), sampling_rate_hz=FS,
                       heading_reference="gps")
+
+
+def test_angles_vs_simulator_truth_on_demo_session():
+    from calibration.alignment import auto_calibrate
+    from calibration.bias import find_still_periods
+    from stridecue.simulator import demo_plan, simulate
+
+    sim = simulate(demo_plan(), seed=5)
+    fs = sim.sensors["sacrum"].sampling_rate_hz
+    cal = auto_calibrate({p: (d.acc_mps2, d.gyr_radps) for p, d in sim.sensors.items()},
+                         sampling_rate_hz=fs)
+    d = sim.sensors["sacrum"]
+    q = estimate_orientation(d.acc_mps2, d.gyr_radps, sampling_rate_hz=fs)
+    s0, s1 = find_still_periods(d.acc_mps2, d.gyr_radps, sampling_rate_hz=fs,
+                                min_duration_s=5.0)[0]
+    seg = with_neutral_from_orientation(cal["sacrum"], q[s0 + 100 : s1 - 100])
+    a = pelvis_angles(q, seg, sampling_rate_hz=fs)
+    truth = sim.truth.angles
+    run = sim.truth.strides.query("activity == 'running'")
+    m = (d.true_time_s > run["start_s"].min()) & (d.true_time_s < run["end_s"].max())
+    for k, limit in (("pelvis_tilt_deg", 1.0), ("pelvis_rotation_deg", 0.6)):
+        err = a[k].to_numpy()[m] - np.interp(d.true_time_s[m], truth["time_s"], truth[k])
+        assert np.sqrt(np.mean(err**2)) < limit, k
+    th = sim.sensors["thigh_left"]
+    qt = estimate_orientation(th.acc_mps2, th.gyr_radps, sampling_rate_hz=fs)
+    thigh = thigh_angles(qt, cal["thigh_left"])["thigh_angle_deg"].to_numpy()
+    left = run.query("side == 'left'")
+    err_ic = np.interp(left["start_s"], th.true_time_s, thigh) - left["thigh_angle_ic_deg"]
+    assert abs(np.mean(err_ic)) < 2.0
+    assert np.std(err_ic) < 1.0

@@ -211,7 +211,7 @@ def simulate(plan: SessionPlan, seed: int = 0, *, with_angles: bool = True) -> S
         )
         sensor_t, true_t = times[spec.placement]
         if spec.placement == SACRUM and len(taps):
-            add_taps(acc, true_t, taps)
+            add_taps(acc, true_t, taps, sampling_rate_hz=spec.sampling_rate_hz)
         sensors[spec.placement] = SensorData(
             placement=spec.placement,
             sampling_rate_hz=float(spec.sampling_rate_hz),

@@ -170,9 +170,16 @@ def earth_field_ut(spec: SensorSpec, track_heading_deg: float) -> np.ndarray:
     )
 
 
-def add_taps(acc: np.ndarray, true_time_s: np.ndarray, tap_times_s: np.ndarray) -> None:
-    """Add half-sine spikes along sensor +z at each tap time (in place)."""
+def add_taps(
+    acc: np.ndarray, true_time_s: np.ndarray, tap_times_s: np.ndarray, *, sampling_rate_hz: float
+) -> None:
+    """Add half-sine spikes along sensor +z at each tap time (in place).
+
+    The spike lasts ``TAP_DURATION_S`` or three sample periods, whichever is longer (a sensor's
+    anti-alias filter spreads a tap over a few samples), so every tap is seen.
+    """
+    dur = max(TAP_DURATION_S, 3.0 / sampling_rate_hz)
     for t_tap in tap_times_s:
-        i0, i1 = np.searchsorted(true_time_s, [t_tap, t_tap + TAP_DURATION_S])
-        x = (true_time_s[i0:i1] - t_tap) / TAP_DURATION_S
+        i0, i1 = np.searchsorted(true_time_s, [t_tap, t_tap + dur])
+        x = (true_time_s[i0:i1] - t_tap) / dur
         acc[i0:i1, 2] += TAP_PEAK_MPS2 * np.sin(np.pi * x)

@@ -32,6 +32,8 @@ MAX_POINTS = 400
 #: Number of time bins for the binned summary.
 N_BINS = 200
 
+_LONG_DECIMALS = re.compile(r"(\d\.\d{2})\d+")
+
 _RC = {
     "svg.fonttype": "none",
     "font.size": 8.0,
@@ -51,6 +53,8 @@ def _to_svg(fig: Figure, salt: str) -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]
+    # Coordinates in points: two decimals are far below a pixel and halve the markup.
+    svg = _LONG_DECIMALS.sub(r"\1", svg)
     # Let CSS size the plot: drop the fixed width/height (the viewBox keeps the aspect ratio).
     svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', svg, count=1)
     return svg.replace("<svg", '<svg class="plot-svg" role="img"', 1)
@@ -142,8 +146,11 @@ def stride_timeline_svg(
                 ax.fill_between(c, q25, q75, color=colour, alpha=0.25, linewidth=0)
                 ax.plot(c, med, color=colour, linewidth=1.1, label=f"{side} (median, IQR)")
             else:
-                ax.plot(t[ok], y[ok], "o", color=colour, markersize=2.5, alpha=0.8,
+                ax.plot(t[ok], y[ok], "o", color=colour, markersize=2.2, alpha=0.6,
                         label=side, markeredgewidth=0)
+                if ok.sum() >= 15:
+                    smooth = pd.Series(y[ok]).rolling(15, center=True, min_periods=5).median()
+                    ax.plot(t[ok], smooth.to_numpy(), color=colour, linewidth=1.2)
         _decorate_time_axis(ax, laps, cues)
         ax.set_ylabel(ylabel)
     axes[-1].set_xlabel("session time (min)")

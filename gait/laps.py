@@ -1,0 +1,94 @@
+"""Laps from lap marks: key presses logged by the host, or a double tap on the sacrum sensor.
+
+A lap mark is pressed (or tapped) when the runner crosses the lap line: the first mark starts
+lap 1, every later mark ends the current lap and starts the next one. Running after the last
+mark is not a lap. The known lap distance (400 m on a standard track, lane 1) gives each lap its
+distance; stride length is calibrated from it (``gait.stride_length_running``).
+
+Double taps: two sharp knocks on the sensor housing, 0.15-0.45 s apart. A knock is far sharper
+than a running impact (the body low-passes foot strikes before they reach the sacrum), so taps are
+found in the acceleration's content above ``tap_highpass_hz``, as peaks that stand out by a large
+factor over the signal's own robust level there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import signal as sps
+
+LAP_COLUMNS = ("lap", "start_s", "end_s", "duration_s", "distance_m", "source")
+
+
+def laps_from_marks(
+    mark_times_s: np.ndarray, *, lap_distance_m: float | None, source: str = "key"
+) -> pd.DataFrame:
+    """Laps between consecutive marks (a mark closer than 20 s to the previous one is a repeat)."""
+    marks = np.sort(np.asarray(mark_times_s, float))
+    kept: list[float] = []
+    for m in marks:
+        if not kept or m - kept[-1] >= 20.0:
+            kept.append(float(m))
+    rows = []
+    for i in range(len(kept) - 1):
+        rows.append(
+            {
+                "lap": i + 1,
+                "start_s": kept[i],
+                "end_s": kept[i + 1],
+                "duration_s": kept[i + 1] - kept[i],
+                "distance_m": float(lap_distance_m) if lap_distance_m else np.nan,
+                "source": source,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(LAP_COLUMNS))
+
+
+def detect_double_taps(
+    acc_mps2: np.ndarray,
+    *,
+    sampling_rate_hz: float,
+    tap_highpass_hz: float = 30.0,
+    min_factor: float = 8.0,
+    min_peak_mps2: float = 15.0,
+    gap_s: tuple[float, float] = (0.15, 0.45),
+) -> np.ndarray:
+    """Sample indices of double taps (the index of the second knock of each pair).
+
+    Parameters
+    ----------
+    acc_mps2
+        Sensor-frame acceleration, shape (N, 3), m/s^2 (NaN allowed).
+    sampling_rate_hz
+        Sampling rate, Hz; must be at least ``2.5 * tap_highpass_hz``.
+    tap_highpass_hz
+        High-pass cut-off isolating the knocks, Hz.
+    min_factor
+        A knock's high-passed magnitude must exceed this many times the signal's median absolute
+        deviation over the surrounding 10 s.
+    min_peak_mps2
+        ... and this absolute level.
+    gap_s
+        Allowed time between the two knocks of a double tap.
+    """
+    fs = float(sampling_rate_hz)
+    acc = np.nan_to_num(np.asarray(acc_mps2, float))
+    if fs < 2.5 * tap_highpass_hz or len(acc) < int(fs):
+        return np.zeros(0, int)
+    sos = sps.butter(4, tap_highpass_hz, btype="highpass", fs=fs, output="sos")
+    hp = np.linalg.norm(sps.sosfiltfilt(sos, acc, axis=0), axis=1)
+    win = int(10 * fs)
+    level = pd.Series(hp).rolling(win, center=True, min_periods=1).median().to_numpy()
+    thr = np.maximum(min_factor * level, min_peak_mps2)
+    peaks, _ = sps.find_peaks(hp, distance=max(1, int(0.08 * fs)))
+    knocks = peaks[hp[peaks] > thr[peaks]]
+    out = []
+    i = 0
+    while i < len(knocks) - 1:
+        gap = (knocks[i + 1] - knocks[i]) / fs
+        if gap_s[0] <= gap <= gap_s[1]:
+            out.append(int(knocks[i + 1]))
+            i += 2
+        else:
+            i += 1
+    return np.asarray(out, int)

@@ -1,0 +1,271 @@
+"""Strides from gait events, and the per-stride metrics computed from per-sample signals.
+
+A stride runs from the initial contact (IC) of one foot to the next IC of the same foot; its
+``side`` is that foot. Where sides are unknown (accelerometer-only sacrum data), a stride is IC
+``i`` to IC ``i + 2``. Definitions of every column are in ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from stridecue import constants as c
+
+#: Strides longer than this are not strides (a pause, a missed event).
+MAX_STRIDE_TIME_S = {c.RUNNING: 1.2, c.WALKING: 2.5}
+#: A step whose time differs from its neighbours' median by more than this fraction marks a
+#: missed or extra event; the strides around it are dropped.
+STEP_TIME_TOLERANCE = 0.35
+
+
+class MetricWarning(UserWarning):
+    """A metric could not be measured for some strides (left NaN)."""
+
+
+def build_strides(
+    ic_s: np.ndarray,
+    ic_side: np.ndarray,
+    to_s: np.ndarray | None,
+    *,
+    activity: str,
+    bout: int = 0,
+) -> pd.DataFrame:
+    """Strides, step and contact times from the ICs (and TOs) of one bout.
+
+    Parameters
+    ----------
+    ic_s
+        Initial-contact times, increasing (s, session clock).
+    ic_side
+        Side of each IC (``left`` | ``right`` | ``unknown``).
+    to_s
+        Toe-off time following each IC (NaN where none), same length as ``ic_s``; or None.
+    activity
+        ``running`` or ``walking``: sets the longest plausible stride.
+    bout
+        Bout number stored in the ``bout`` column.
+    """
+    ic_s = np.asarray(ic_s, float)
+    ic_side = np.asarray(ic_side, dtype=object)
+    n = len(ic_s)
+    to = np.full(n, np.nan) if to_s is None else np.asarray(to_s, float)
+    rows = []
+    step = np.diff(ic_s)
+    max_stride = MAX_STRIDE_TIME_S.get(activity, 2.5)
+    for i in range(n - 2):
+        side = ic_side[i]
+        # The next IC of the same foot: two steps on (alternating feet).
+        j = i + 2
+        if side != c.UNKNOWN and ic_side[i + 1] == side:
+            continue  # two contacts of one foot in a row: a missed event, skip
+        stride_time = ic_s[j] - ic_s[i]
+        if not 0 < stride_time <= max_stride:
+            continue
+        local = step[max(0, i - 3) : i + 5]
+        med = float(np.median(local))
+        if any(abs(s - med) > STEP_TIME_TOLERANCE * med for s in step[i : i + 2]):
+            continue
+        contact = to[i] - ic_s[i] if math.isfinite(to[i]) else math.nan
+        if not (0 < contact < step[i]):
+            contact = math.nan
+        step_time = float(step[i])
+        flight = step_time - contact if math.isfinite(contact) else math.nan
+        if activity == c.WALKING:
+            flight = math.nan
+        rows.append(
+            {
+                c.STRIDE_START_S: ic_s[i],
+                c.STRIDE_END_S: ic_s[j],
+                c.SIDE: side,
+                c.STRIDE_TIME_S: stride_time,
+                c.CADENCE_SPM: 120.0 / stride_time,
+                c.CONTACT_TIME_S: contact,
+                "activity": activity,
+                "bout": bout,
+                "step_time_s": step_time,
+                "flight_time_s": flight,
+                "duty_factor": contact / stride_time if math.isfinite(contact) else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _interp_at(time_s: np.ndarray, values: np.ndarray, at_s: float) -> float:
+    if not len(time_s) or at_s < time_s[0] or at_s > time_s[-1]:
+        return math.nan
+    return float(np.interp(at_s, time_s, values))
+
+
+def add_angle_metrics(
+    strides: pd.DataFrame,
+    angles: Mapping[str, tuple[np.ndarray, np.ndarray]],
+) -> pd.DataFrame:
+    """Per-stride pelvic, thigh and hip metrics from per-sample angle series.
+
+    Parameters
+    ----------
+    strides
+        Output of :func:`build_strides` (needs ``start_s``, ``end_s``, ``side``,
+        ``contact_time_s``).
+    angles
+        Name to ``(time_s, values_deg)``. Recognised names: ``pelvis_tilt_deg``,
+        ``pelvis_obliquity_deg``, ``pelvis_rotation_deg``, ``thigh_angle_left_deg``,
+        ``thigh_angle_right_deg``, ``hip_flexion_left_deg``, ``hip_flexion_right_deg``.
+        Missing series leave their metrics NaN.
+    """
+    out = strides.copy()
+    cols = {
+        "pelvis_tilt_mean_deg": [],
+        "pelvis_tilt_range_deg": [],
+        "pelvis_tilt_peak_anterior_deg": [],
+        "pelvis_obliquity_range_deg": [],
+        "pelvis_drop_deg": [],
+        "pelvis_rotation_range_deg": [],
+        "thigh_angle_ic_deg": [],
+        "thigh_angle_to_deg": [],
+        "thigh_excursion_deg": [],
+        "hip_flexion_ic_deg": [],
+        "hip_flexion_peak_deg": [],
+        "hip_extension_peak_deg": [],
+    }
+
+    def window(name: str, t0: float, t1: float) -> np.ndarray:
+        if name not in angles:
+            return np.empty(0)
+        t, v = angles[name]
+        i0, i1 = np.searchsorted(t, [t0, t1])
+        return v[i0:i1]
+
+    for row in strides.itertuples(index=False):
+        t0, t1 = row.start_s, row.end_s
+        side = row.side
+        tilt = window(c.PELVIS_TILT_DEG, t0, t1)
+        obl = window(c.PELVIS_OBLIQUITY_DEG, t0, t1)
+        rot = window(c.PELVIS_ROTATION_DEG, t0, t1)
+        valid_tilt = tilt[np.isfinite(tilt)] if len(tilt) else tilt
+        cols["pelvis_tilt_mean_deg"].append(float(np.mean(valid_tilt)) if len(valid_tilt) else math.nan)
+        cols["pelvis_tilt_range_deg"].append(float(np.ptp(valid_tilt)) if len(valid_tilt) else math.nan)
+        cols["pelvis_tilt_peak_anterior_deg"].append(
+            float(np.max(valid_tilt)) if len(valid_tilt) else math.nan
+        )
+        cols["pelvis_obliquity_range_deg"].append(float(np.ptp(obl)) if len(obl) else math.nan)
+        cols["pelvis_rotation_range_deg"].append(float(np.ptp(rot)) if len(rot) else math.nan)
+        # Drop of the swing side during this foot's contact: stance on the left -> the right side
+        # (swing) drops -> obliquity rises (+ = left side up); stance right -> obliquity falls.
+        contact = row.contact_time_s if math.isfinite(row.contact_time_s) else 0.5 * (t1 - t0) * 0.5
+        stance = window(c.PELVIS_OBLIQUITY_DEG, t0, t0 + contact)
+        if len(stance) and side in (c.LEFT, c.RIGHT):
+            sign = 1.0 if side == c.LEFT else -1.0
+            cols["pelvis_drop_deg"].append(float(np.max(sign * (stance - stance[0]))))
+        else:
+            cols["pelvis_drop_deg"].append(math.nan)
+
+        thigh_name = f"thigh_angle_{side}_deg"
+        hip_name = f"hip_flexion_{side}_deg"
+        if thigh_name in angles:
+            t, v = angles[thigh_name]
+            cols["thigh_angle_ic_deg"].append(_interp_at(t, v, t0))
+            to_s = t0 + row.contact_time_s if math.isfinite(row.contact_time_s) else math.nan
+            cols["thigh_angle_to_deg"].append(_interp_at(t, v, to_s) if math.isfinite(to_s) else math.nan)
+            th = window(thigh_name, t0, t1)
+            cols["thigh_excursion_deg"].append(float(np.ptp(th)) if len(th) else math.nan)
+        else:
+            cols["thigh_angle_ic_deg"].append(math.nan)
+            cols["thigh_angle_to_deg"].append(math.nan)
+            cols["thigh_excursion_deg"].append(math.nan)
+        if hip_name in angles:
+            t, v = angles[hip_name]
+            cols["hip_flexion_ic_deg"].append(_interp_at(t, v, t0))
+            hip = window(hip_name, t0, t1)
+            cols["hip_flexion_peak_deg"].append(float(np.max(hip)) if len(hip) else math.nan)
+            cols["hip_extension_peak_deg"].append(float(-np.min(hip)) if len(hip) else math.nan)
+        else:
+            cols["hip_flexion_ic_deg"].append(math.nan)
+            cols["hip_flexion_peak_deg"].append(math.nan)
+            cols["hip_extension_peak_deg"].append(math.nan)
+    for name, values in cols.items():
+        out[name] = np.asarray(values, float) if len(values) else np.empty(0)
+    return out
+
+
+def add_trunk_metrics(
+    strides: pd.DataFrame,
+    time_s: np.ndarray,
+    acc_vertical_mps2: np.ndarray,
+    acc_forward_mps2: np.ndarray | None,
+) -> pd.DataFrame:
+    """Vertical oscillation and braking per stride from the sacrum's earth-frame acceleration.
+
+    Vertical oscillation: the specific force minus its stride mean (over a whole stride the mean
+    vertical specific force is gravity) integrated twice with the velocity's mean and the position's
+    linear trend removed; peak-to-trough of the sacrum. Braking: the forward acceleration, minus
+    its stride mean, integrated from IC; the forward speed lost from IC to its minimum during
+    contact (m/s, positive).
+    """
+    out = strides.copy()
+    osc, brk = [], []
+    for row in strides.itertuples(index=False):
+        i0, i1 = np.searchsorted(time_s, [row.start_s, row.end_s])
+        if i1 - i0 < 10:
+            osc.append(math.nan)
+            brk.append(math.nan)
+            continue
+        t = time_s[i0:i1]
+        dt = np.diff(t, prepend=t[0])
+        az = acc_vertical_mps2[i0:i1]
+        a = az - np.mean(az)
+        v = np.cumsum(a * dt)
+        v -= np.mean(v)
+        p = np.cumsum(v * dt)
+        p -= np.polyval(np.polyfit(t - t[0], p, 1), t - t[0])
+        osc.append(float(np.ptp(p)))
+        if acc_forward_mps2 is None or not math.isfinite(row.contact_time_s):
+            brk.append(math.nan)
+            continue
+        af = acc_forward_mps2[i0:i1]
+        vf = np.cumsum((af - np.mean(af)) * dt)
+        n_contact = max(2, int(np.searchsorted(t, row.start_s + row.contact_time_s)))
+        brk.append(float(vf[0] - np.min(vf[:n_contact])))
+    out["vertical_oscillation_m"] = np.asarray(osc, float)
+    out["braking_mps"] = np.asarray(brk, float)
+    return out
+
+
+def add_asymmetry(strides: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Left minus right of each metric over the latest stride of each side, per stride.
+
+    For every stride, ``<metric>_asymmetry`` (unit kept in the name, e.g.
+    ``hip_extension_asymmetry_deg``) is this stride's value minus the value of the most recent
+    stride of the other side, signed left minus right. Causal, so the live cues can use it.
+    """
+    out = strides.copy()
+    for metric in metrics:
+        if metric not in out:
+            continue
+        name = _asymmetry_name(metric)
+        last = {c.LEFT: math.nan, c.RIGHT: math.nan}
+        vals = []
+        for side, value in zip(out[c.SIDE], out[metric], strict=True):
+            if side in last:
+                last[side] = value
+            vals.append(last[c.LEFT] - last[c.RIGHT])
+        out[name] = np.asarray(vals, float)
+    return out
+
+
+def _asymmetry_name(metric: str) -> str:
+    for unit in ("_deg", "_m", "_s", "_spm", "_mps"):
+        if metric.endswith(unit):
+            return metric[: -len(unit)] + "_asymmetry" + unit
+    return metric + "_asymmetry"
+
+
+def warn_if_empty(strides: pd.DataFrame, column: str, reason: str) -> None:
+    """Warn once when a column is NaN for every stride."""
+    if len(strides) and column in strides and strides[column].isna().all():
+        warnings.warn(f"{column} not measured: {reason}", MetricWarning, stacklevel=2)

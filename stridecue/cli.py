@@ -1,0 +1,424 @@
+"""The ``stridecue`` command line.
+
+Every user mistake (a missing file, a wrong unit, a damaged session) ends in one line that says
+what is wrong and what to do, and exit status 2; a bug ends with a traceback and status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from stridecue import __version__
+from stridecue.errors import InputError, StridecueError
+
+logger = logging.getLogger("stridecue")
+
+DEMO_SEED = 20261124
+DEMO_ATHLETE = {
+    "name": "Demo Runner",
+    "height_m": 1.78,
+    "lap_distance_m": 400.0,
+    "injured_side": "left",
+}
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _progress(desc: str, total: float = 1.0) -> Callable[[float], None]:
+    """A tqdm bar on stderr driven by fractions; returns the update function."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=desc, unit="%", leave=False, file=sys.stderr,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}")
+    state = {"done": 0}
+
+    def update(fraction: float) -> None:
+        target = int(round(100 * min(max(fraction / total, 0.0), 1.0)))
+        if target > state["done"]:
+            bar.update(target - state["done"])
+            state["done"] = target
+        if target >= 100:
+            bar.close()
+
+    return update
+
+
+class _Stages:
+    """A progress bar over named analysis stages."""
+
+    def __init__(self, desc: str, stages: Sequence[str]) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=len(stages), desc=desc, leave=False, file=sys.stderr,
+                        bar_format="{desc}: {n_fmt}/{total_fmt} {postfix} |{bar}| {elapsed}")
+
+    def step(self, name: str) -> None:
+        self.bar.set_postfix_str(name)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(m):2d}:{s:04.1f}"
+
+
+def _print_cues(result: Any, *, realtime_from: float | None = None, speed: float = 1.0) -> None:
+    """Print cues in time order, optionally paced to the session clock."""
+    cues = result.cues
+    if not len(cues):
+        _say("  (no cues: every measure stayed in range)")
+        return
+    laps = result.laps
+    t_start = time.monotonic()
+    for cue in cues.itertuples(index=False):
+        if realtime_from is not None:
+            wait = (cue.time_s - realtime_from) / speed - (time.monotonic() - t_start)
+            if wait > 0:
+                time.sleep(wait)
+        lap = 0
+        for lp in laps.itertuples(index=False):
+            if lp.start_s <= cue.time_s < lp.end_s:
+                lap = int(lp.lap)
+        where = f"lap {lap}" if lap else "      "
+        _say(
+            f"  {_clock(cue.time_s)}  {where}  \"{cue.message}\"  "
+            f"({cue.rule}: {cue.value:.1f} {cue.unit} vs {cue.threshold:.1f}, {cue.side} stride)"
+        )
+
+
+def _analyse_with_progress(session: Any) -> Any:
+    from stridecue.analysis import analyse_session
+
+    stages = _Stages("analysing", ["analysis"])
+    warnings_seen: list[str] = []
+    result = analyse_session(session, on_warning=warnings_seen.append)
+    stages.step("done")
+    stages.close()
+    for w in warnings_seen:
+        _say(f"  note: {w}")
+    return result
+
+
+def _digest(result: Any) -> str:
+    """A short hash of the stride table and cues: equal results give equal digests."""
+    h = hashlib.sha256()
+    h.update(result.strides.to_csv(index=False, float_format="%.9g").encode())
+    h.update(result.cues.to_csv(index=False, float_format="%.9g").encode())
+    return h.hexdigest()[:16]
+
+
+def _summary_lines(result: Any) -> list[str]:
+    s = result.summary
+    mr = s.get("means_running", {})
+    lines = [
+        f"  {s['strides']} strides ({s['running_strides']} running) over {s['duration_s'] / 60:.1f} min"
+        + (f", {s['distance_m'] / 1000:.2f} km" if s.get("distance_m") else ""),
+    ]
+    parts = []
+    if mr.get("cadence_spm"):
+        parts.append(f"cadence {mr['cadence_spm']:.0f} spm")
+    if mr.get("stride_length_m"):
+        parts.append(f"stride {mr['stride_length_m']:.2f} m")
+    if mr.get("contact_time_s"):
+        parts.append(f"contact {mr['contact_time_s'] * 1000:.0f} ms")
+    if mr.get("thigh_angle_ic_deg") is not None:
+        parts.append(f"thigh at contact {mr['thigh_angle_ic_deg']:.1f} deg")
+    if parts:
+        lines.append("  running: " + ", ".join(parts))
+    from stridecue.analysis import lap_table_text
+
+    laps = lap_table_text(result)
+    if laps:
+        lines.extend("  " + line for line in laps.splitlines())
+    return lines
+
+
+# ------------------------------------------------------------------------------------------
+# commands
+# ------------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate (or load) the demo session, analyse it, print cues, write the report."""
+    from recordings.session import open_session
+    from stridecue.analysis import write_outputs
+    from stridecue.simrecord import record_simulated_session
+    from stridecue.simulator import demo_plan
+
+    out = Path(args.out)
+    session_dir = out / "session"
+    report_dir = out / "analysis"
+    t0 = time.monotonic()
+    if session_dir.is_dir() and (session_dir / "session.json").is_file() and not args.fresh:
+        _say(f"Loading the demo session from {session_dir} (use --fresh to simulate it again)")
+        session = open_session(session_dir)
+    else:
+        if session_dir.exists():
+            import shutil
+
+            shutil.rmtree(session_dir)
+        _say("Simulating the demo session: 15 s standing calibration, a short walk, a warm-up")
+        _say("jog, then two 400 m laps (lap 1 overstriding, lap 2 corrected); sacrum + left thigh.")
+        session = record_simulated_session(
+            demo_plan(), session_dir, seed=DEMO_SEED, athlete=DEMO_ATHLETE,
+            progress=_progress("recording"),
+        )
+    result = _analyse_with_progress(session)
+    _say()
+    _say("Cues, as the runner would have heard them:")
+    _print_cues(result)
+    _say()
+    _say("Session:")
+    for line in _summary_lines(result):
+        _say(line)
+    outputs = write_outputs(result, report_dir, session=session)
+    _say()
+    _say(f"Report:        {outputs.report_html.resolve()}")
+    _say(f"Strides:       {outputs.strides_csv.resolve()}")
+    _say(f"Events:        {outputs.events_csv.resolve()}")
+    _say(f"Summary:       {outputs.summary_json.resolve()}")
+    _say(f"Session data:  {session.path.resolve()}")
+    _say(f"(done in {time.monotonic() - t0:.0f} s)")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import CSV recordings into a session."""
+    import warnings
+
+    from recordings.importer import ImportUnits, import_csv_session
+
+    files = {"sacrum": Path(args.sacrum)}
+    if args.thigh_left:
+        files["thigh_left"] = Path(args.thigh_left)
+    if args.thigh_right:
+        files["thigh_right"] = Path(args.thigh_right)
+    athlete: dict[str, Any] = {}
+    for key in ("height_m", "sensor_height_m", "leg_length_m", "lap_distance_m"):
+        value = getattr(args, key, None)
+        if value is not None:
+            if not (math.isfinite(value) and value > 0):
+                raise InputError(f"--{key.replace('_', '-')} must be a positive number of metres")
+            athlete[key] = value
+    if args.athlete:
+        athlete["name"] = args.athlete
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        session = import_csv_session(
+            files, Path(args.out), units=ImportUnits(args.acc_unit, args.gyr_unit), athlete=athlete
+        )
+    for w in caught:
+        _say(f"warning: {w.message}")
+    _say(f"Imported {', '.join(files)} into {session.path}")
+    for s in session.sensors:
+        _say(f"  {s.placement}: {s.sampling_rate_hz:.1f} Hz, {len(session.samples(s.placement))} samples")
+    _say(f"Next: stridecue analyse {session.path} --out DIR")
+    return 0
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    """Analyse a session into the contract files."""
+    from recordings.session import open_session
+    from stridecue.analysis import write_outputs
+
+    session = open_session(args.session)
+    result = _analyse_with_progress(session)
+    outputs = write_outputs(result, Path(args.out), session=session, report=not args.no_report)
+    for line in _summary_lines(result):
+        _say(line)
+    _say(f"  cues: {len(result.cues)}")
+    _say(f"Wrote {outputs.strides_csv}, {outputs.events_csv}, {outputs.summary_json}"
+         + ("" if args.no_report else f", {outputs.report_html}"))
+    if args.history is not False:
+        _record_history(args, session, result)
+    return 0
+
+
+def _record_history(args: argparse.Namespace, session: Any, result: Any) -> None:
+    try:
+        from stridecue.history import HistoryDB
+    except ImportError:  # pragma: no cover - history is part of the package
+        return
+    athlete = session.athlete.get("name") or args.athlete
+    if not athlete:
+        return
+    db = HistoryDB(args.history) if args.history else HistoryDB()
+    try:
+        db.add_result(athlete, session, result)
+    except AttributeError:
+        return
+    _say(f"Added to {athlete}'s history ({db.path})")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay a session's raw log through the live decode path and analysis."""
+    from recordings.session import open_session
+    from stridecue.analysis import replay_session
+
+    session = open_session(args.session)
+    _say(f"Replaying {session.path} ({'real time' if args.realtime else 'as fast as possible'})")
+    t0 = time.monotonic()
+    result = replay_session(session, progress=_progress("replaying"))
+    _say(f"Cues ({len(result.cues)}):")
+    _print_cues(result, realtime_from=0.0 if args.realtime else None, speed=args.speed)
+    for line in _summary_lines(result):
+        _say(line)
+    _say(f"result digest: {_digest(result)}  (identical on every replay of the same session)")
+    _say(f"(replayed in {time.monotonic() - t0:.1f} s)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Describe a session: sensors, samples, gaps, clock drift, laps, cues."""
+    from recordings.info import session_info
+    from recordings.session import open_session
+
+    session = open_session(args.session)
+    info = session_info(session)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    _say(f"Session {session.path}")
+    _say(f"  source {info['source']}, recorded {info['created_utc']}, stridecue {info['software_version']}")
+    _say(f"  duration {info['duration_s']:.1f} s, laps {info['laps']}, cues {info['cues']}")
+    if info.get("repaired"):
+        _say("  note: this session was not closed cleanly; it was repaired from its raw log")
+    for p, s in info["sensors"].items():
+        line = (f"  {p}: {s['sampling_rate_hz']} Hz, {s['samples_received']} samples received")
+        if s.get("samples_expected") is not None:
+            line += (f" of {s['samples_expected']} expected, {s['samples_backfilled']} backfilled, "
+                     f"{s['samples_lost']} lost, {len(s['gaps'])} gaps")
+        if s.get("clock_drift_ppm") is not None:
+            line += f", clock drift {s['clock_drift_ppm']:+.1f} ppm"
+        _say(line)
+    if info.get("alignment_error_ms") is not None:
+        _say(f"  estimated alignment error between sensors: {info['alignment_error_ms']:.2f} ms")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------
+# parser
+# ------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to render --help)."""
+    parser = argparse.ArgumentParser(
+        prog="stridecue",
+        description=(
+            "stridecue: a sacrum sensor and a thigh sensor tell you, stride by stride, when to "
+            "shorten your stride, land under you, or steady your pelvis while you run back from "
+            "a hamstring strain. Coaches get a stride report; developers can replay every session."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"stridecue {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show detailed log messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "demo",
+        help="try stridecue without sensors: a simulated 4-minute track session, cues and report",
+        description="Simulate (or load) the demo session: standing calibration, warm-up, two 400 m "
+        "laps (overstriding in lap 1, corrected in lap 2). Prints the cues as the runner would "
+        "hear them and writes the coach's report.",
+    )
+    p.add_argument("--out", default="stridecue-demo", help="folder for the demo (default: %(default)s)")
+    p.add_argument("--fresh", action="store_true", help="simulate the session again even if it exists")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "import",
+        help="turn CSV files from another system into a stridecue session",
+        description="Import CSV files with a time_s column and any of acc_x, acc_y, acc_z, gyr_x, "
+        "gyr_y, gyr_z, mag_x, mag_y, mag_z. Units: m/s^2 and rad/s unless you say otherwise.",
+    )
+    p.add_argument("--sacrum", required=True, metavar="FILE", help="CSV of the sensor on the sacrum (required)")
+    p.add_argument("--thigh-left", metavar="FILE", help="CSV of the sensor on the left thigh")
+    p.add_argument("--thigh-right", metavar="FILE", help="CSV of the sensor on the right thigh")
+    p.add_argument("--acc-unit", choices=["mps2", "g"], default="mps2",
+                   help="accelerometer unit in the files: mps2 (m/s^2, default) or g")
+    p.add_argument("--gyr-unit", choices=["radps", "dps"], default="radps",
+                   help="gyroscope unit in the files: radps (rad/s, default) or dps (deg/s)")
+    p.add_argument("--height-m", type=float, help="the runner's height in metres")
+    p.add_argument("--sensor-height-m", type=float, help="height of the sacrum sensor above the ground, metres")
+    p.add_argument("--leg-length-m", type=float, help="leg length (hip to floor), metres")
+    p.add_argument("--lap-distance-m", type=float, help="distance of one marked lap, metres (default 400)")
+    p.add_argument("--athlete", help="athlete name (for the history)")
+    p.add_argument("--out", required=True, metavar="SESSION", help="new session folder to create")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "analyse",
+        aliases=["analyze"],
+        help="analyse a session: events, strides, summary and the coach's report",
+        description="Writes DIR/events.csv, DIR/strides.csv (+ .parquet), DIR/summary.json and "
+        "DIR/report.html, and adds the session to the athlete's history.",
+    )
+    p.add_argument("session", metavar="SESSION", help="session folder")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.add_argument("--athlete", help="athlete name for the history, if the session has none")
+    p.add_argument("--history", metavar="DB", default=None,
+                   help="history database file (default: $STRIDECUE_HOME or ~/.local/share/stridecue)")
+    p.set_defaults(func=cmd_analyse)
+
+    p = sub.add_parser(
+        "replay",
+        help="play a recorded session back through the live decode and analysis path",
+        description="Feeds every recorded notification, in arrival order, through the same decoder "
+        "and analysis as a live session; the result digest is the same on every replay.",
+    )
+    p.add_argument("session", metavar="SESSION", help="session folder")
+    p.add_argument("--realtime", action="store_true", help="pace the cues at the speed they happened")
+    p.add_argument("--speed", type=float, default=1.0, help="with --realtime: play this many times faster")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser(
+        "info",
+        help="what a session holds: sensors, samples, gaps, clock drift, laps, cues",
+    )
+    p.add_argument("session", metavar="SESSION", help="session folder")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stridecue`` console command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except StridecueError as exc:
+        print(f"stridecue {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stridecue: interrupted", file=sys.stderr)
+        return 130
+    except FileNotFoundError as exc:
+        print(f"stridecue {args.command}: error: {exc.filename}: no such file or folder", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

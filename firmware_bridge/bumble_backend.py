@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid as uuid_module
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -96,6 +97,9 @@ class SimulatedRadio:
     ----------
     central_address
         Static random address of the central (the host adapter).
+    time_scale
+        Speed of the virtual clock relative to the host's monotonic clock (10 runs a simulated
+        minute in 6 s). Simulated sensors schedule their samples on it.
 
     Attributes
     ----------
@@ -115,8 +119,14 @@ class SimulatedRadio:
     same failure BlueZ reports. Connect several sensors one after another.
     """
 
-    def __init__(self, *, central_address: str = DEFAULT_CENTRAL_ADDRESS) -> None:
+    def __init__(
+        self, *, central_address: str = DEFAULT_CENTRAL_ADDRESS, time_scale: float = 1.0
+    ) -> None:
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be > 0, got {time_scale}")
         self.central_address = central_address
+        self.time_scale = float(time_scale)
+        self._t0_ns = time.monotonic_ns()
         self.link: LocalLink | None = None
         self._central: Device | None = None
         self.rssi_dbm: dict[str, int] = {}
@@ -125,6 +135,23 @@ class SimulatedRadio:
         self.connecting = False
         self._scan_lock: asyncio.Lock | None = None
         self._devices: list[Device] = []
+
+    # --- virtual time ------------------------------------------------------------------------
+    def clock_ns(self) -> int:
+        """Virtual "true" time in integer nanoseconds: the host monotonic clock sped up by
+        ``time_scale`` (equal to ``time.monotonic_ns()`` at scale 1). Simulated sensors sample
+        on this clock; pass it to the client as its arrival clock so timing stays consistent."""
+        now_ns = time.monotonic_ns()
+        return self._t0_ns + round((now_ns - self._t0_ns) * self.time_scale)
+
+    def now_s(self) -> float:
+        """Virtual time in seconds (see :meth:`clock_ns`)."""
+        return self.clock_ns() * 1e-9
+
+    async def sleep_until(self, virtual_time_s: float) -> None:
+        """Sleep until the virtual clock reaches ``virtual_time_s`` (returns at once if past)."""
+        delay_s = (virtual_time_s - self.now_s()) / self.time_scale
+        await asyncio.sleep(max(0.0, delay_s))
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:

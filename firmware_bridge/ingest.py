@@ -313,8 +313,11 @@ class SensorIngest:
         if packet.resent:
             self.stats.samples_backfilled += n
         else:
-            segment.clock.update(start_s, arrival_time_s)
-            segment.clock_pairs.append((start_s, arrival_time_s))
+            # A packet cannot leave before its last sample was taken: pair the arrival with
+            # that sample's sensor time, so the fitted offset holds only the link latency.
+            last_s = start_s + (n - 1) * period
+            segment.clock.update(last_s, arrival_time_s)
+            segment.clock_pairs.append((last_s, arrival_time_s))
             self.stats.drift_ppm = segment.clock.drift_ppm
             self.stats.offset_s = segment.clock.offset_s
         sensor_time_s = start_s + np.arange(n) * period

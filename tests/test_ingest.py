@@ -132,5 +132,7 @@ def test_assemble_with_offline_clock_model() -> None:
     models = ingest.offline_clock_models()
     assert models[0].drift_ppm == pytest.approx(50.0, abs=5.0)
     table = assemble_samples(blocks, models)
-    truth = 100.0 + table["sensor_time_s"].to_numpy() * (1 + 50e-6) + 0.045
+    # Each packet leaves right after its last sample (0.045 s after its first), so the host time
+    # of a sample is its arrival minus the latency: no packet-duration offset remains.
+    truth = 100.0 + table["sensor_time_s"].to_numpy() * (1 + 50e-6)
     assert np.max(np.abs(table["time_s"].to_numpy() - truth)) < 0.002

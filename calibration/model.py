@@ -14,14 +14,12 @@ from typing import Any
 import numpy as np
 
 from stridecue.constants import PLACEMENTS
-from stridecue.errors import StridecueError
+from stridecue.errors import CalibrationError
+
+__all__ = ["CALIBRATION_FORMAT_VERSION", "Calibration", "CalibrationError", "SegmentCalibration"]
 
 #: Version of the JSON layout written by :meth:`Calibration.to_dict`.
 CALIBRATION_FORMAT_VERSION = 1
-
-
-class CalibrationError(StridecueError):
-    """A calibration recording cannot be trusted; the message says what to redo."""
 
 
 def _as_unit_quaternion(q: Any, name: str) -> np.ndarray:

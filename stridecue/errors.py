@@ -18,3 +18,7 @@ class InputError(StridecueError):
 
 class SessionError(StridecueError):
     """A session on disk cannot be opened or written."""
+
+
+class CalibrationError(StridecueError):
+    """A calibration recording cannot be trusted; the message says what to redo."""

@@ -50,7 +50,7 @@ def _to_svg(fig: Figure, salt: str) -> str:
     FigureCanvasSVG(fig)
     buf = io.StringIO()
     with mpl.rc_context({**_RC, "svg.hashsalt": salt}):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, dpi=150)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]
     # Coordinates in points: two decimals are far below a pixel and halve the markup.
@@ -146,8 +146,9 @@ def stride_timeline_svg(
                 ax.fill_between(c, q25, q75, color=colour, alpha=0.25, linewidth=0)
                 ax.plot(c, med, color=colour, linewidth=1.1, label=f"{side} (median, IQR)")
             else:
+                # points as one embedded bitmap: hundreds of SVG markers would bloat the page
                 ax.plot(t[ok], y[ok], "o", color=colour, markersize=2.2, alpha=0.6,
-                        label=side, markeredgewidth=0)
+                        label=side, markeredgewidth=0, rasterized=True)
                 if ok.sum() >= 15:
                     smooth = pd.Series(y[ok]).rolling(15, center=True, min_periods=5).median()
                     ax.plot(t[ok], smooth.to_numpy(), color=colour, linewidth=1.2)

@@ -574,32 +574,34 @@ def build_history_html(db: HistoryDB, athlete: str,
     parts = [f"<header><h1>History: {_esc(athlete)}</h1><p class='meta'>{len(sessions)} "
              "sessions. A session is highlighted only when it differs from the baseline (or "
              "the previous session) by more than the smallest real change (SRC).</p></header>"]
-    notes = []
+    notes: list[tuple[str, str]] = []
     for measure in measures:
         g = trend[trend["measure"] == measure]
         if g.empty or g["mean"].isna().all():
-            notes.append(f"{_label(measure)}: not measured in these sessions")
+            notes.append(("info", f"{_label(measure)}: not measured in these sessions"))
             continue
         last = g.dropna(subset=["mean"]).iloc[-1]
         unit = _unit(measure)
+        now = fnd.format_value(last["mean"], unit)
         if last["improved"]:
-            notes.append(f"{_label(measure)}: {fnd.format_value(last['mean'], unit)} in the "
+            notes.append(("good", f"{_label(measure)}: {now} in the "
                          f"latest session, better than the baseline "
                          f"{fnd.format_value(last['baseline_mean'], unit)} beyond the SRC "
-                         f"({fnd.format_value(last['src'], unit)})")
+                         f"({fnd.format_value(last['src'], unit)})"))
         elif last["worse"]:
-            notes.append(f"{_label(measure)}: {fnd.format_value(last['mean'], unit)} in the "
+            notes.append(("attention", f"{_label(measure)}: {now} in the "
                          f"latest session, worse than the baseline "
-                         f"{fnd.format_value(last['baseline_mean'], unit)} beyond the SRC")
+                         f"{fnd.format_value(last['baseline_mean'], unit)} beyond the SRC"))
         for r in g[g["setback"]].itertuples(index=False):
-            notes.append(f"{_label(measure)}: setback in session {r.session_id} "
+            notes.append(("attention", f"{_label(measure)}: setback in session {r.session_id} "
                          f"({pd.Timestamp(r.started_at):%Y-%m-%d}): "
                          f"{fnd.format_value(r.mean, unit)}, "
                          f"{fnd.format_value(abs(r.change_previous), unit)} worse than the "
-                         "session before")
+                         "session before"))
     parts.append("<section id='history-findings'><h2>Findings</h2><ul class='findings' "
                  "id='history-findings-list'>" + "".join(
-                     f"<li class='finding'>{_esc(n)}</li>" for n in notes) + "</ul></section>")
+                     f"<li class='finding finding-{sev}'>{_esc(n[0].upper() + n[1:])}</li>"
+                     for sev, n in notes) + "</ul></section>")
     parts.append("<section id='trends'><h2>Trends</h2>")
     for measure in measures:
         g = trend[trend["measure"] == measure]
@@ -610,7 +612,7 @@ def build_history_html(db: HistoryDB, athlete: str,
             continue
         b = base.set_index("measure").loc[measure]
         unit = _unit(measure)
-        svg = plots.trend_svg(g, ylabel=f"{_label(measure)} ({unit or '-'})", plot_id=pid,
+        svg = plots.trend_svg(g, ylabel=unit or "-", plot_id=pid,
                               baseline_mean=float(b["mean"]), src=float(b["src"]))
         parts.append(f"<figure class='plot' id='{pid}'><h3>{_esc(_label(measure))}</h3>{svg}"
                      "</figure>")

@@ -151,6 +151,17 @@ def test_history_report_html(rehab_db, tmp_path):
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", text)
 
 
+def test_session_report_includes_history(rehab_db, tmp_path):
+    from stridecue.report import write_report
+
+    r = make_result(seed=9)
+    text = write_report(r, tmp_path / "r.html", athlete="Sam", history=rehab_db).read_text()
+    assert '<pre id="history-trend">' in text
+    block = text.split('<pre id="history-trend">')[1].split("</pre>")[0]
+    assert "overstride (thigh angle at contact) [deg]  baseline" in block
+    assert re.search(r" w6 .* !\n", block)
+
+
 def test_hundred_sessions_history_is_fast(tmp_path):
     r = make_result(strides_per_side_per_lap=60, seed=4)
     from stridecue.history import session_measures

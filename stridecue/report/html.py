@@ -302,6 +302,10 @@ def build_report_html(
         comp = comparison.drop(columns=["measure"]).rename(columns={
             "a": f"{comparison['period_a'].iloc[0]}", "b": f"{comparison['period_b'].iloc[0]}"})
         comp = comp.drop(columns=["period_a", "period_b"])
+        for col in comp.columns[2:6]:  # a, b, change, src in the row's own unit
+            comp[col] = [fnd.format_value(v, u) for v, u in zip(comp[col], comp["unit"],
+                                                                 strict=True)]
+        comp = comp.drop(columns=["unit"])
         parts.append("<h3>First vs last lap</h3>" + html_table(comp, "lap-comparison-table"))
     lap_table = table.assign(label=table["measure"].map(
         lambda c: fnd.MEASURES_BY_COLUMN[c].label if c in fnd.MEASURES_BY_COLUMN else c))

@@ -256,6 +256,14 @@ def trend_svg(
         ax.axhline(baseline_mean, color="#777777", linewidth=0.8)
     ax.errorbar(x, y, yerr=np.nan_to_num(sd), color="#444444", marker="o", markersize=3,
                 linewidth=1.0, elinewidth=0.6, capsize=2, label="session mean +- SD")
+    if "beyond_src" in trend:
+        neutral = trend["beyond_src"].fillna(False).astype(bool).to_numpy().copy()
+        for flag in ("improved", "worse"):
+            if flag in trend:
+                neutral &= ~trend[flag].fillna(False).astype(bool).to_numpy()
+        if neutral.any():
+            ax.plot(x[neutral], y[neutral], "o", markerfacecolor="none", color="#222222",
+                    markersize=7, linestyle="none", label="changed beyond SRC")
     for flag, colour, marker, label in (("improved", GOOD_COLOUR, "o", "better beyond SRC"),
                                         ("worse", BAD_COLOUR, "o", "worse beyond SRC"),
                                         ("setback", BAD_COLOUR, "X", "setback vs previous")):
@@ -269,5 +277,5 @@ def trend_svg(
     step = max(1, len(x) // 20)
     ax.set_xticks(x[::step], ticks[::step], rotation=0)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="upper right", fontsize=7, ncols=4, frameon=False)
+    fig.legend(loc="outside upper right", fontsize=7, ncols=5, frameon=False)
     return _to_svg(fig, plot_id)

@@ -126,12 +126,12 @@ class _Params:
     min_contact_time_s: float = 0.06
     max_contact_time_s: float = 0.6
     bridge_s: float = 0.03
-    ic_rise_fraction: float = 0.2
+    ic_rise_fraction: float = 0.1
     peak_rise_g: float = 0.8
-    ic_offset_s: float = 0.0
+    ic_offset_s: float = 0.0031
     ap_search_s: float = 0.06
-    ap_ic_offset_s: float = 0.0
-    to_offset_s: float = 0.0
+    ap_ic_offset_s: float = 0.0087
+    to_offset_s: float = 0.0041
 
 
 def _last_rise(x: np.ndarray, level: float, lo: int, hi: int) -> float:
@@ -278,12 +278,12 @@ def detect_running_events(
     min_contact_time_s: float = 0.06,
     max_contact_time_s: float = 0.6,
     bridge_s: float = 0.03,
-    ic_rise_fraction: float = 0.2,
+    ic_rise_fraction: float = 0.1,
     peak_rise_g: float = 0.8,
-    ic_offset_s: float = 0.0,
+    ic_offset_s: float = 0.0031,
     ap_search_s: float = 0.06,
-    ap_ic_offset_s: float = 0.0,
-    to_offset_s: float = 0.0,
+    ap_ic_offset_s: float = 0.0087,
+    to_offset_s: float = 0.0041,
 ) -> RunningEvents:
     """Detect running initial contacts and toe-offs from the sacrum specific force.
 

@@ -416,6 +416,8 @@ class BumbleClientBackend(BaseBleakClient):
             task.cancel()
             raise
         if task in done:
+            if task.cancelled():  # bumble cancels pending requests when the link drops
+                raise BleakError(f"{self.address} disconnected during a GATT operation")
             try:
                 return task.result()
             except att.ATT_Error as exc:

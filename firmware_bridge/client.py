@@ -684,7 +684,9 @@ class SensorHub:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def samples(self, idle_timeout_s: float | None = None) -> AsyncIterator[tuple[str, SampleBlock]]:
+    async def samples(
+        self, idle_timeout_s: float | None = None
+    ) -> AsyncIterator[tuple[str, SampleBlock]]:
         """Yield ``(placement, SampleBlock)`` as they are decoded.
 
         Parameters

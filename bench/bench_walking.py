@@ -12,11 +12,23 @@ Scoring
   scored ICs. Timing MAE over the +-100 ms matches. HA_002's straight walks have no reference and
   are not scored.
 - Side: fraction of matched ICs with the reference foot.
-- Cadence: per reference bout, 60 * (n - 1) / (last - first) over the detected ICs in the bout,
-  against the reference mean cadence of the bout.
+- Cadence: per reference bout, ``walking_cadence_spm`` over the detected ICs in the bout (pauses and
+  Hampel outliers removed from the step times), against the reference mean cadence of the bout
+  (the mean of 120 / stride time over the reference strides). The same estimator applied to the
+  reference's own ICs is reported as the floor that the estimator and the reference's incomplete
+  IC lists set.
+- IC parameters, leave-one-trial-out (LOO): the three detector numbers (step low-pass, slope
+  low-pass, prominence) are selected from a 36-setting grid on three trials and scored on the
+  fourth; the pooled held-out F1 is the headline, the shipped setting (selected on all four) is
+  reported in-sample beside it.
+- Reference gaps: an unmatched detection that lies between two consecutive reference ICs of the
+  SAME foot sits where the reference must have missed a contact of the other foot.
 - Stride length: a reference stride is scored when both of its ICs were detected (+-100 ms); ours
   is the stride between those two detected ICs. Baseline: Zijlstra & Hof 2003 (high-pass double
-  integration, pendulum length = sensor height, K = 1.25) on the same detected ICs. "Calibrated":
+  integration, pendulum length = sensor height, K = 1.25) on the same detected ICs. Ours: the
+  Mobilise-D excursion with its published K (fitted by Mobilise-D on other people); also the
+  per-step excursion with the same K, and ours with one K fitted LOO over the four trials.
+  "Calibrated":
   one scale per person fitted with ``fit_stride_length_scale`` on ONE other trial of the same
   person (the known distance = the reference length of that trial's strides) and applied unchanged
   to the test trial. Only HA_001 has two referenced straight walks; HA_002 cannot be calibrated.
@@ -24,18 +36,95 @@ Scoring
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gait.events_walking import detect_walking_events
-from gait.stride_length import fit_stride_length_scale, walking_stride_length_m
+import gait.events_walking as ew
+from gait.events_walking import detect_walking_events, walking_cadence_spm
+from gait.stride_length import (
+    K_MOBILISED_ALL,
+    K_ZIJLSTRA_HOF,
+    fit_stride_length_scale,
+    walking_stride_length_m,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lowerback-walking"
 OUT = Path(__file__).resolve().parent / "results" / "walking.md"
 TOLS_S = (0.1, 0.05)
+IC_GRID = list(itertools.product((2.0, 2.5, 3.0, 4.0), (4.0, 5.0, 7.0), (0.15, 0.3, 0.5)))
+
+
+@contextlib.contextmanager
+def ic_parameters(step_hz: float, slope_hz: float, prominence_mps2: float) -> Iterator[None]:
+    """Temporarily set the detector's three selectable numbers (benchmark use only)."""
+    names = ("_STEP_LOWPASS_HZ", "_IC_LOWPASS_HZ", "_STEP_PROMINENCE_MPS2")
+    old = [getattr(ew, n) for n in names]
+    for n, v in zip(names, (step_hz, slope_hz, prominence_mps2), strict=True):
+        setattr(ew, n, v)
+    try:
+        yield
+    finally:
+        for n, v in zip(names, old, strict=True):
+            setattr(ew, n, v)
+
+
+def ic_counts(tr: dict) -> dict[float, tuple[int, int, int]]:
+    """Per tolerance: true positives, detections in bouts and reference ICs of one trial."""
+    fs = float(tr["meta"]["sampling_rate_hz"])
+    ev = detect_walking_events(tr["acc"], sampling_rate_hz=fs, gyr_radps=tr["gyr"])
+    det_s = tr["time"][0] + ev.ic_idx / fs
+    out = {}
+    for tol_s in TOLS_S:
+        tp = n_det = 0
+        for _, b in tr["bouts"].iterrows():
+            inb = np.flatnonzero((det_s >= b.start_s - tol_s) & (det_s <= b.end_s + tol_s))
+            ref = tr["ic"][tr["ic"].walking_bout == b.walking_bout]
+            tp += len(match(det_s[inb], ref.time_s.to_numpy(), tol_s))
+            n_det += len(inb)
+        out[tol_s] = (tp, n_det, len(tr["ic"]))
+    return out
+
+
+def loo_ic(trials: list[dict]) -> dict:
+    """Leave-one-trial-out selection of the IC parameters; pooled held-out and in-sample F1."""
+    table = {}
+    for g in IC_GRID:
+        with ic_parameters(*g):
+            table[g] = {t["name"]: ic_counts(t) for t in trials}
+
+    def f1(g: tuple, names: list[str], tol: float = 0.1) -> float:
+        tp = sum(table[g][n][tol][0] for n in names)
+        return 2 * tp / sum(table[g][n][tol][1] + table[g][n][tol][2] for n in names)
+
+    def criterion(g: tuple, names: list[str]) -> float:
+        # timing matters as well as finding the step: mean of F1 at +-100 ms and +-50 ms
+        return (f1(g, names, 0.1) + f1(g, names, 0.05)) / 2
+
+    def pooled(names: list[str], picks: dict, tol: float) -> float:
+        tp = sum(table[picks[n]][n][tol][0] for n in names)
+        return 2 * tp / sum(table[picks[n]][n][tol][1] + table[picks[n]][n][tol][2] for n in names)
+
+    names = [t["name"] for t in trials]
+    held, picks = {}, {}
+    for n in names:
+        others = [m for m in names if m != n]
+        best = max(IC_GRID, key=lambda g, o=others: criterion(g, o))
+        picks[n], held[n] = best, f1(best, [n])
+    shipped = (ew._STEP_LOWPASS_HZ, ew._IC_LOWPASS_HZ, ew._STEP_PROMINENCE_MPS2)
+    return {
+        "loo_f1": pooled(names, picks, 0.1), "loo_f1_50": pooled(names, picks, 0.05),
+        "held": held, "picks": picks,
+        "in_sample_best": max(IC_GRID, key=lambda g: criterion(g, names)),
+        "shipped": shipped, "shipped_f1": f1(shipped, names) if shipped in table else np.nan,
+        "straight_loo": pooled([n for n in names if "Test5" in n], picks, 0.1),
+        "daily_loo": pooled([n for n in names if "Test11" in n], picks, 0.1),
+    }
 
 
 def match(det_s: np.ndarray, ref_s: np.ndarray, tol_s: float) -> list[tuple[int, int]]:
@@ -73,7 +162,7 @@ def evaluate_trial(tr: dict) -> dict:
     fs = float(tr["meta"]["sampling_rate_hz"])
     ev = detect_walking_events(tr["acc"], sampling_rate_hz=fs, gyr_radps=tr["gyr"])
     det_s = tr["time"][0] + ev.ic_idx / fs
-    res = {"name": tr["name"], "n_ref": len(tr["ic"])}
+    res = {"name": tr["name"], "n_ref": len(tr["ic"]), "unmatched": 0, "in_ref_gap": 0}
     for tol in TOLS_S:
         tp = n_det = 0
         errs, side_ok = [], []
@@ -86,30 +175,50 @@ def evaluate_trial(tr: dict) -> dict:
             for i, j in pairs:
                 errs.append(det_s[inb[i]] - ref.time_s.iloc[j])
                 side_ok.append(ev.side[inb[i]] == ref.side.iloc[j])
+            if tol == 0.1:
+                rt, rs = ref.time_s.to_numpy(), ref.side.to_numpy()
+                gaps = [(rt[j] + tol, rt[j + 1] - tol) for j in range(len(rt) - 1)
+                        if rs[j] == rs[j + 1]]
+                matched = {i for i, _ in pairs}
+                for i in range(len(inb)):
+                    if i not in matched:
+                        res["unmatched"] += 1
+                        res["in_ref_gap"] += any(lo < det_s[inb[i]] < hi for lo, hi in gaps)
         res[f"tp_{tol}"], res[f"ndet_{tol}"] = tp, n_det
         if tol == 0.1:
             res["abs_err_s"] = np.abs(errs)
             res["side_ok"] = np.array(side_ok)
-    # cadence per bout
-    cad = []
+    # cadence per bout, ours and the same estimator on the reference ICs
+    cad, cad_ref = [], []
     for _, b in tr["bouts"].iterrows():
-        t = det_s[(det_s >= b.start_s - 0.1) & (det_s <= b.end_s + 0.1)]
-        if len(t) >= 3:
-            cad.append(60.0 * (len(t) - 1) / (t[-1] - t[0]) - b.avg_cadence_spm)
+        inb = (det_s >= b.start_s - 0.1) & (det_s <= b.end_s + 0.1)
+        ref_idx = np.round(
+            (tr["ic"][tr["ic"].walking_bout == b.walking_bout].time_s - tr["time"][0]) * fs
+        )
+        if inb.sum() >= 3:
+            cad.append(walking_cadence_spm(ev.ic_idx[inb], sampling_rate_hz=fs) - b.avg_cadence_spm)
+        cad_ref.append(walking_cadence_spm(ref_idx.to_numpy(), sampling_rate_hz=fs)
+                       - b.avg_cadence_spm)
     res["cadence_err_spm"] = np.array(cad)
-    # strides
+    res["cadence_ref_ic_err_spm"] = np.array(cad_ref)
+    # strides: reference, ours (Mobilise-D excursion, published K), per-step excursion (same K),
+    # baseline (Zijlstra & Hof), ours with K = 1 (for the LOO fit of one K)
     h = float(tr["meta"]["sensor_height_m"])
-    ours = walking_stride_length_m(tr["acc"], ev.ic_idx, sampling_rate_hz=fs, sensor_height_m=h)
+    kw = {"sampling_rate_hz": fs, "sensor_height_m": h}
+    ours = walking_stride_length_m(tr["acc"], ev.ic_idx, **kw)
+    per_step = walking_stride_length_m(tr["acc"], ev.ic_idx, method="per_step", **kw)
     base = walking_stride_length_m(
-        tr["acc"], ev.ic_idx, sampling_rate_hz=fs, sensor_height_m=h, method="highpass"
+        tr["acc"], ev.ic_idx, method="highpass", k_factor=K_ZIJLSTRA_HOF, **kw
     )
     rows = []
     for _, s in tr["strides"].iterrows():
         i0 = np.flatnonzero(np.abs(det_s - s.start_s) <= 0.1)
         i1 = np.flatnonzero(np.abs(det_s - s.end_s) <= 0.1)
         if len(i0) and len(i1) and i1[0] == i0[0] + 2:
-            rows.append((s.stride_length_m, ours[i0[0]], base[i0[0]]))
-    res["strides"] = np.array(rows, dtype=float).reshape(-1, 3)
+            k = i0[0]
+            raw = ours[k] / K_MOBILISED_ALL
+            rows.append((s.stride_length_m, ours[k], base[k], per_step[k], raw))
+    res["strides"] = np.array(rows, dtype=float).reshape(-1, 5)
     return res
 
 
@@ -118,6 +227,7 @@ def main() -> None:
     trials = [load(p) for p in sorted(DATA.iterdir()) if p.is_dir()]
     scored = [t for t in trials if len(t["ic"])]
     results = {t["name"]: evaluate_trial(t) for t in scored}
+    loo = loo_ic(scored)
 
     def f1(rs: list[dict], tol: float) -> float:
         tp = sum(r[f"tp_{tol}"] for r in rs)
@@ -128,51 +238,80 @@ def main() -> None:
         "Data: ../shared/data/lowerback-walking, 2 healthy adults, L5 IMU 100 Hz, INDIP reference "
         "(Mobilise-D lab example, CC-BY-4.0; Mico-Amigo et al. 2023, Kirk et al. 2024). "
         "Produced by `bench/bench_walking.py`; scoring is described in its docstring. "
-        "All parameters are fixed for every trial (no per-trial tuning); the IC filter "
-        "cut-offs (3 Hz steps, 5 Hz slope) and step prominence (0.3 m/s^2) were chosen from a "
-        "grid of 7 settings evaluated on all four referenced trials together, so the IC figures "
-        "are in-sample for those three numbers."
+        "All parameters are fixed for every trial (no per-trial tuning). Four trials are scored "
+        "(127 reference ICs, 2 people): every figure here is indicative."
     )
     lines += ["", "### Initial contacts", ""]
-    lines.append("| trial | ref ICs | F1 @100 ms | F1 @50 ms | timing MAE ms | side correct |")
-    lines.append("|---|---|---|---|---|---|")
+    lines.append(
+        f"**Headline, leave-one-trial-out: F1 @100 ms {loo['loo_f1']:.3f}** (straight "
+        f"{loo['straight_loo']:.3f}, daily living {loo['daily_loo']:.3f}; @50 ms "
+        f"{loo['loo_f1_50']:.3f}): the three detector numbers (step low-pass, slope low-pass, "
+        "prominence) selected from a 36-setting grid on three trials by the mean of F1 @100 ms "
+        "and @50 ms, scored on the fourth. Held-out F1 @100 ms per trial: "
+        + ", ".join(f"{n} {v:.3f} (picked {loo['picks'][n]})" for n, v in loo["held"].items())
+        + f". Shipped setting {loo['shipped']} (the selection on all four trials, "
+        f"{loo['in_sample_best']}): in-sample F1 {loo['shipped_f1']:.3f}, detailed below."
+    )
+    lines.append("")
+    lines.append("| trial | ref ICs | F1 @100 ms | F1 @50 ms | timing MAE ms | side correct | "
+                 "unmatched detections | of which in a same-foot reference gap |")
+    lines.append("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         lines.append(
             f"| {name} | {r['n_ref']} | {f1([r], 0.1):.3f} | {f1([r], 0.05):.3f} | "
-            f"{1000 * r['abs_err_s'].mean():.0f} | {r['side_ok'].mean():.2f} |"
+            f"{1000 * r['abs_err_s'].mean():.0f} | {r['side_ok'].mean():.2f} | "
+            f"{r['unmatched']} | {r['in_ref_gap']} |"
         )
     rs = list(results.values())
     all_err = np.concatenate([r["abs_err_s"] for r in rs])
     all_side = np.concatenate([r["side_ok"] for r in rs])
     lines.append(
-        f"| **all** | {sum(r['n_ref'] for r in rs)} | **{f1(rs, 0.1):.3f}** | "
-        f"**{f1(rs, 0.05):.3f}** | {1000 * all_err.mean():.0f} | {all_side.mean():.2f} |"
+        f"| **all (in-sample)** | {sum(r['n_ref'] for r in rs)} | **{f1(rs, 0.1):.3f}** | "
+        f"**{f1(rs, 0.05):.3f}** | {1000 * all_err.mean():.0f} | {all_side.mean():.2f} | "
+        f"{sum(r['unmatched'] for r in rs)} | {sum(r['in_ref_gap'] for r in rs)} |"
     )
     straight = [r for n, r in results.items() if "Test5" in n]
     daily = [r for n, r in results.items() if "Test11" in n]
     lines.append("")
     lines.append(
-        f"Straight walks: F1 @100 ms {f1(straight, 0.1):.3f}, @50 ms {f1(straight, 0.05):.3f}; "
-        f"daily living: F1 @100 ms {f1(daily, 0.1):.3f}, @50 ms {f1(daily, 0.05):.3f}. "
-        "Anchors (published/open lower-back detectors on this kind of data): F1 ~0.77 @200 ms, "
-        "~0.53 @100 ms, < 0.35 @50 ms. Target: >= 0.90 @100 ms."
+        f"In-sample: straight walks F1 @100 ms {f1(straight, 0.1):.3f}, @50 ms "
+        f"{f1(straight, 0.05):.3f}; daily living F1 @100 ms {f1(daily, 0.1):.3f}, @50 ms "
+        f"{f1(daily, 0.05):.3f}. Anchors (published/open lower-back detectors on this kind of "
+        "data): F1 ~0.77 @200 ms, ~0.53 @100 ms, < 0.35 @50 ms. Target: >= 0.90 @100 ms: met on "
+        "the straight walks and on HA_001's daily living, not on HA_002's daily living. There "
+        "the reference itself lists consecutive contacts of the same foot (the INDIP missed the "
+        "other foot's contact in slow shuffling and turning), and the last column counts our "
+        "unmatched detections that fall inside such gaps, where a contact of the other foot "
+        "must have happened: they are scored as false positives but are probably real steps. "
+        "The remaining misses in HA_002 are turns and very slow steps where our contact is "
+        "100-200 ms away from the reference one."
     )
     # cadence
     cs = np.concatenate([r["cadence_err_spm"] for r in straight])
     cd = np.concatenate([r["cadence_err_spm"] for r in daily])
+    cf = np.concatenate([r["cadence_ref_ic_err_spm"] for r in daily])
+    ca = np.concatenate([cs, cd])
     lines += ["", "### Cadence (per reference bout)", ""]
     lines.append(
-        f"Straight walks: MAE {np.abs(cs).mean():.1f} spm ({len(cs)} bouts); daily living: MAE "
-        f"{np.abs(cd).mean():.1f} spm ({len(cd)} bouts), worst {np.abs(cd).max():.1f} spm. "
-        "Anchors: ~3 spm straight, ~6 spm overall. Target: within 2 spm."
+        f"`walking_cadence_spm` (pauses > 2 s and Hampel outliers removed from the step times; "
+        f"no parameter fitted here). Straight walks: MAE {np.abs(cs).mean():.1f} spm "
+        f"({len(cs)} bouts); daily living: MAE {np.abs(cd).mean():.1f} spm ({len(cd)} bouts), "
+        f"worst {np.abs(cd).max():.1f} spm; all bouts {np.abs(ca).mean():.1f} spm. The same "
+        f"estimator on the reference's own ICs is {np.abs(cf).mean():.1f} spm off the "
+        "reference bout cadence in daily living (the reference averages 120 / stride time over "
+        "the strides it accepted, and its IC lists have gaps), so 2 spm in daily living is out "
+        "of reach of any per-bout estimator on these ICs. Anchors: ~3 spm straight, ~6 spm "
+        "overall. Target: within 2 spm: met straight, not in daily living."
     )
     # stride length
     lines += ["", "### Stride length", ""]
     lines.append(
-        "| trials | strides | baseline IP (Zijlstra & Hof, K=1.25) MAE cm | ours uncalibrated "
-        "MAE cm | ours calibrated on the other trial MAE cm |"
+        "| trials | strides | baseline Zijlstra & Hof K=1.25 MAE cm | **ours: Mobilise-D "
+        "excursion, published K=4.739/4** MAE cm | per-step excursion, same K, MAE cm | ours "
+        "with one K fitted leave-one-trial-out MAE cm | ours calibrated on another trial of the "
+        "person MAE cm |"
     )
-    lines.append("|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|")
 
     def mae(a: np.ndarray, b: np.ndarray) -> float:
         ok = np.isfinite(a) & np.isfinite(b)
@@ -183,39 +322,46 @@ def main() -> None:
         ok = np.isfinite(st[:, 1])
         return fit_stride_length_scale(st[ok, 1], float(st[ok, 0].sum()))
 
+    def loo_k(name: str) -> float:
+        st = np.vstack([r["strides"] for n, r in results.items() if n != name])
+        ok = np.isfinite(st[:, 4])
+        return float(np.median(st[ok, 0] / st[ok, 4]))
+
     calib_pairs = {
         "HA_001_Test5_Trial1": "HA_001_Test5_Trial2",
         "HA_001_Test5_Trial2": "HA_001_Test5_Trial1",
         "HA_001_Test11_Trial1": "HA_001_Test5_Trial1",
     }
-    figures = {}
     for label, names in (
         ("straight (HA_001 Test5 x2)", [n for n in results if "Test5" in n]),
         ("daily living HA_001 Test11", ["HA_001_Test11_Trial1"]),
         ("daily living HA_002 Test11", ["HA_002_Test11_Trial1"]),
     ):
-        ref, our, bas, cal = [], [], [], []
+        cols: list[list[np.ndarray]] = [[] for _ in range(6)]
         for n in names:
             st = results[n]["strides"]
-            ref.append(st[:, 0])
-            our.append(st[:, 1])
-            bas.append(st[:, 2])
             k = scale_from(calib_pairs[n]) if n in calib_pairs else np.nan
-            cal.append(st[:, 1] * k)
-        ref, our, bas, cal = (np.concatenate(x) for x in (ref, our, bas, cal))
-        figures[label] = (mae(bas, ref), mae(our, ref), mae(cal, ref) if np.isfinite(cal).any()
-                          else float("nan"))
+            for c, v in zip(cols, (st[:, 0], st[:, 2], st[:, 1], st[:, 3],
+                                   st[:, 4] * loo_k(n), st[:, 1] * k), strict=True):
+                c.append(v)
+        ref, bas, our, per, loo_v, cal = (np.concatenate(c) for c in cols)
+        cal_txt = f"{mae(cal, ref):.1f}" if np.isfinite(cal).any() else "n/a"
         lines.append(
-            f"| {label} | {len(ref)} | {figures[label][0]:.1f} | {figures[label][1]:.1f} | "
-            + (f"{figures[label][2]:.1f} |" if np.isfinite(figures[label][2]) else "n/a |")
+            f"| {label} | {len(ref)} | {mae(bas, ref):.1f} | **{mae(our, ref):.1f}** | "
+            f"{mae(per, ref):.1f} | {mae(loo_v, ref):.1f} | {cal_txt} |"
         )
     lines.append("")
     lines.append(
-        "Calibration: HA_001 Test5 Trial1 <-> Trial2 (each calibrated on the other), HA_001 "
-        "Test11 calibrated on Test5 Trial1. HA_002 has no referenced straight walk to calibrate "
-        "on. Anchors: ~6 cm (5 %) straight with the inverted pendulum, 14-16 cm in daily-living "
-        "bouts. Target: <= 5 cm straight. Only 14 straight strides of one person are scored: "
-        "read these figures as indicative."
+        "The shipped model fits nothing on these data: it is the Mobilise-D inverted-pendulum "
+        "variant with the factor Mobilise-D fitted on other people. Fitting one K here, "
+        "leave-one-trial-out, is worse on the straight walks, because the daily-living strides "
+        "want K near 1.0 and the straight ones near 1.16; the two straight walks of the same "
+        "person already differ by 12 % in that ratio, which alone is ~7 cm of stride length, so "
+        "per-person calibration on one trial does not help either. Calibration: HA_001 Test5 "
+        "Trial1 <-> Trial2, HA_001 Test11 on Test5 Trial1; HA_002 has no referenced straight "
+        "walk. Anchors: ~6 cm (5 %) straight with the inverted pendulum, 14-16 cm in daily-living "
+        "bouts. Target: <= 5 cm straight: not met. Only 12 straight strides of one person are "
+        "scored: read these figures as indicative."
     )
     text = "\n".join(lines) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gait.events_walking import WalkingEvents, detect_walking_events, lower_back_axes
+from gait.events_walking import (
+    WalkingEvents,
+    detect_walking_events,
+    lower_back_axes,
+    walking_cadence_spm,
+)
 from stridecue.constants import GRAVITY_MPS2, INITIAL_CONTACT, LEFT, RIGHT
 from stridecue.errors import InputError
 
@@ -70,6 +75,26 @@ def test_bad_shape_raises_and_nan_warns():
     assert len(ev.ic_idx) == 0
 
 
+def test_cadence_is_robust_to_missed_extra_contacts_and_pauses():
+    rng = np.random.default_rng(4)
+    step_s = 0.6  # 100 steps/min
+    t = np.cumsum(np.full(40, step_s) + rng.normal(0, 0.01, 40))
+    t = np.delete(t, 10)  # a missed contact: one step twice as long
+    t = np.sort(np.append(t, t[20] + 0.15))  # an extra contact: two short steps
+    t[30:] += 3.0  # a pause of 3 s
+    cad = walking_cadence_spm(np.round(t * FS).astype(int), sampling_rate_hz=FS)
+    assert cad == pytest.approx(100.0, abs=1.5)
+    naive = 60.0 * (len(t) - 1) / (t[-1] - t[0])
+    assert abs(naive - 100.0) > 5.0
+
+
+def test_cadence_of_too_few_steps_is_nan_with_warning():
+    with pytest.warns(RuntimeWarning, match="fewer than two valid step times"):
+        assert np.isnan(walking_cadence_spm(np.array([0, 60]), sampling_rate_hz=FS))
+    with pytest.raises(InputError):
+        walking_cadence_spm(np.array([0, 60, 120]), sampling_rate_hz=0.0)
+
+
 def _score(trial, tol):
     imu = pd.read_csv(trial / "imu.csv")
     ref = pd.read_csv(trial / "initial_contacts.csv")
@@ -81,6 +106,7 @@ def _score(trial, tol):
     )
     det = imu["time_s"].iloc[0] + ev.ic_idx / 100.0
     tp = n_det = side_ok = 0
+    cad_err = []
     for _, b in bouts.iterrows():
         inb = np.flatnonzero((det >= b.start_s - tol) & (det <= b.end_s + tol))
         r = ref[ref.walking_bout == b.walking_bout]
@@ -93,30 +119,45 @@ def _score(trial, tol):
                 tp += 1
                 side_ok += ev.side[i] == s_ref
         n_det += len(inb)
-    return tp, n_det, len(ref), side_ok
+        if len(inb) >= 3:
+            cad = walking_cadence_spm(ev.ic_idx[inb], sampling_rate_hz=100.0)
+            cad_err.append(cad - b.avg_cadence_spm)
+    return tp, n_det, len(ref), side_ok, cad_err
 
 
 @pytest.mark.shared_data
 def test_real_straight_walks_f1_and_sides(shared_data):
     root = shared_data / "lowerback-walking"
     tp = nd = nr = so = 0
+    cad = []
     for name in ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2"):
-        a, b, c, d = _score(root / name, 0.1)
+        a, b, c, d, e = _score(root / name, 0.1)
         tp, nd, nr, so = tp + a, nd + b, nr + c, so + d
-    assert 2 * tp / (nd + nr) >= 0.90
-    assert so / tp >= 0.90
+        cad += e
+    assert 2 * tp / (nd + nr) >= 0.94  # measured 0.944
+    assert so / tp >= 0.94  # measured 1.00
+    assert np.max(np.abs(cad)) <= 2.0  # measured 1.4 spm MAE
+    tp = nd = nr = 0
+    for name in ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2"):
+        a, b, c, _, _ = _score(root / name, 0.05)
+        tp, nd, nr = tp + a, nd + b, nr + c
+    assert 2 * tp / (nd + nr) >= 0.90  # measured 0.944 at +-50 ms
 
 
 @pytest.mark.shared_data
 def test_real_daily_living_f1_beats_published_anchor(shared_data):
     root = shared_data / "lowerback-walking"
-    a, b, c, d = _score(root / "HA_001_Test11_Trial1", 0.1)
-    assert 2 * a / (b + c) >= 0.85
+    a, b, c, d, _ = _score(root / "HA_001_Test11_Trial1", 0.1)
+    assert 2 * a / (b + c) >= 0.90  # measured 0.909
     assert d / a >= 0.90
     tp = nd = nr = 0
+    cad = []
     for name in ("HA_001_Test11_Trial1", "HA_002_Test11_Trial1"):
-        a, b, c, _ = _score(root / name, 0.1)
+        a, b, c, _, e = _score(root / name, 0.1)
         tp, nd, nr = tp + a, nd + b, nr + c
+        cad += e
     # anchor: open lower-back detectors reach ~0.53 at +-100 ms; HA_002's slow shuffling bouts
-    # keep us below the 0.90 target in daily living.
-    assert 2 * tp / (nd + nr) >= 0.70
+    # (where the reference itself misses contacts) keep us below the 0.90 target.
+    assert 2 * tp / (nd + nr) >= 0.78  # measured 0.783
+    # anchor ~6 spm overall; the reference's own ICs give ~5.9 spm with this estimator
+    assert np.mean(np.abs(cad)) <= 7.5  # measured 7.0 spm

@@ -10,6 +10,7 @@ import pytest
 
 from gait.events_walking import detect_walking_events
 from gait.stride_length import (
+    K_MOBILISED_ALL,
     K_ZIJLSTRA_HOF,
     fit_stride_length_scale,
     inverted_pendulum_step_length_m,
@@ -32,7 +33,7 @@ def sinusoidal_bounce(h_m: float, step_s: float, n_steps: int, seed: int = 0):
     return a_v, ic[ic < len(t)]
 
 
-@pytest.mark.parametrize("method", ["per_step", "highpass"])
+@pytest.mark.parametrize("method", ["mobilised", "per_step", "highpass"])
 def test_excursion_recovers_known_bounce(method):
     a_v, ic = sinusoidal_bounce(0.04, 0.5, 40)
     h = step_vertical_excursion_m(a_v, ic, sampling_rate_hz=FS, method=method)
@@ -42,9 +43,15 @@ def test_excursion_recovers_known_bounce(method):
 
 def test_pendulum_formula_and_stride_sum():
     length_m, h = 1.0, 0.04
-    expected = K_ZIJLSTRA_HOF * 2 * np.sqrt(2 * length_m * h - h**2)
+    expected = K_MOBILISED_ALL * 2 * np.sqrt(2 * length_m * h - h**2)
     np.testing.assert_allclose(
         inverted_pendulum_step_length_m(np.array([h]), pendulum_length_m=length_m), expected
+    )
+    np.testing.assert_allclose(
+        inverted_pendulum_step_length_m(
+            np.array([h]), pendulum_length_m=length_m, k_factor=K_ZIJLSTRA_HOF
+        ),
+        expected * K_ZIJLSTRA_HOF / K_MOBILISED_ALL,
     )
     a_v, ic = sinusoidal_bounce(h, 0.5, 20, seed=2)
     acc = np.c_[np.zeros_like(a_v), np.zeros_like(a_v), GRAVITY_MPS2 + a_v]
@@ -65,6 +72,16 @@ def test_pause_gives_nan_and_bad_length_raises():
     assert np.isnan(h[1])
     with pytest.raises(InputError):
         inverted_pendulum_step_length_m(h, pendulum_length_m=0.0)
+    with pytest.raises(InputError, match="unknown excursion method"):
+        step_vertical_excursion_m(a_v, np.array([0, 50]), sampling_rate_hz=FS, method="bogus")
+
+
+def test_nan_samples_give_nan_step_not_crash():
+    a_v, ic = sinusoidal_bounce(0.04, 0.5, 20, seed=3)
+    a_v[520:530] = np.nan  # inside step 10 (samples 500-550)
+    h = step_vertical_excursion_m(a_v, ic, sampling_rate_hz=FS)
+    assert np.isnan(h[10])
+    assert np.isfinite(h[3:8]).all()
 
 
 def test_fit_scale():
@@ -83,10 +100,10 @@ def _strides(trial):
     ev = detect_walking_events(acc, sampling_rate_hz=100.0)
     det = imu["time_s"].iloc[0] + ev.ic_idx / 100.0
     out = {}
-    for method in ("per_step", "highpass"):
+    for method, k in (("mobilised", K_MOBILISED_ALL), ("highpass", K_ZIJLSTRA_HOF)):
         sl = walking_stride_length_m(
             acc, ev.ic_idx, sampling_rate_hz=100.0, sensor_height_m=meta["sensor_height_m"],
-            method=method,
+            method=method, k_factor=k,
         )
         pairs = []
         for _, s in ref.iterrows():
@@ -104,12 +121,13 @@ def test_real_straight_walk_stride_length(shared_data):
     ours, base = [], []
     for name in ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2"):
         r = _strides(root / name)
-        ours.append(r["per_step"])
+        ours.append(r["mobilised"])
         base.append(r["highpass"])
     ours, base = np.concatenate(ours), np.concatenate(base)
     assert len(ours) >= 10
     mae_ours = np.mean(np.abs(ours[:, 1] - ours[:, 0]))
     mae_base = np.mean(np.abs(base[:, 1] - base[:, 0]))
-    # measured: ours ~0.11 m, Zijlstra & Hof baseline ~0.13 m (target 0.05 m not reached)
-    assert mae_ours <= 0.13
-    assert mae_ours <= mae_base + 0.005
+    # measured: ours (Mobilise-D excursion, published K) ~0.078 m, Zijlstra & Hof baseline
+    # ~0.126 m; the 0.05 m target is not reached (see bench/results/walking.md)
+    assert mae_ours <= 0.085
+    assert mae_ours <= mae_base - 0.03

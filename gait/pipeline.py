@@ -276,7 +276,11 @@ def detect_events(
             continue
         sl = slice(i0, i1)
         if bout.activity == c.RUNNING:
-            ev = detect_running_events(trunk.vertical_mps2[sl], sampling_rate_hz=fs)
+            ev = detect_running_events(
+                trunk.vertical_mps2[sl],
+                sampling_rate_hz=fs,
+                acc_ap_mps2=None if trunk.forward_mps2 is None else trunk.forward_mps2[sl],
+            )
             ic, to_pos = ev.ic_pos, ev.to_pos
             sides = assign_running_sides(
                 ev.ic_idx,
@@ -468,7 +472,7 @@ def _stride_lengths(
             )
             by_start = dict(zip(ic_s, lengths, strict=True))
             out.loc[out.index[rows], c.STRIDE_LENGTH_M] = [by_start.get(s, np.nan) for s in starts[np.isin(starts, ic_s)][: len(rows)]]
-        info["walking"] = {"model": "inverted pendulum (per step)", "sensor_height_m": sensor_h}
+        info["walking"] = {"model": "inverted pendulum, Mobilise-D correction K = 4.739/4", "sensor_height_m": sensor_h}
     out["step_length_m"] = out[c.STRIDE_LENGTH_M] * out["step_time_s"] / out[c.STRIDE_TIME_S]
     out["speed_mps"] = out[c.STRIDE_LENGTH_M] / out[c.STRIDE_TIME_S]
     if "thigh_angle_ic_deg" in out:

@@ -32,6 +32,7 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -123,6 +124,7 @@ class SessionWriter:
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "software_version": stridecue.__version__,
+            "session_id": f"{_dt.datetime.now(_dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
             "created_utc": _utc_now(),
             "source": source,
             "athlete": dict(athlete or {}),
@@ -240,6 +242,7 @@ class Session:
             self.meta["laps"] = self.laps.to_dict("records")
             self.meta["cues"] = self.cues.to_dict("records")
             self.meta["repaired"] = True
+            self.meta["finalized"] = True
             self.save_meta()
 
     # --- metadata --------------------------------------------------------------------------
@@ -252,6 +255,11 @@ class Session:
     def placements(self) -> list[str]:
         """Placements of the sensors, in index order."""
         return [s.placement for s in self.sensors]
+
+    @property
+    def session_id(self) -> str:
+        """Stable id of the session (older sessions: the folder name)."""
+        return str(self.meta.get("session_id") or self.path.name)
 
     @property
     def athlete(self) -> dict[str, Any]:

@@ -244,25 +244,66 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     _say(f"  cues: {len(result.cues)}")
     _say(f"Wrote {outputs.strides_csv}, {outputs.events_csv}, {outputs.summary_json}"
          + ("" if args.no_report else f", {outputs.report_html}"))
-    if args.history is not False:
+    if not args.no_history:
         _record_history(args, session, result)
     return 0
 
 
+def _history_db(path: str | None) -> Any:
+    from stridecue.history import HistoryDB
+
+    return HistoryDB(Path(path)) if path else HistoryDB()
+
+
 def _record_history(args: argparse.Namespace, session: Any, result: Any) -> None:
-    try:
-        from stridecue.history import HistoryDB
-    except ImportError:  # pragma: no cover - history is part of the package
-        return
-    athlete = session.athlete.get("name") or args.athlete
+    athlete = args.athlete or session.athlete.get("name")
     if not athlete:
+        _say("  (not added to a history: the session has no athlete name; pass --athlete NAME)")
         return
-    db = HistoryDB(args.history) if args.history else HistoryDB()
-    try:
-        db.add_result(athlete, session, result)
-    except AttributeError:
-        return
-    _say(f"Added to {athlete}'s history ({db.path})")
+    with _history_db(args.history) as db:
+        db.add_result(athlete, session.session_id, session.meta.get("created_utc"), result)
+        _say(f"Added to {athlete}'s history ({db.path}) as {session.session_id}")
+
+
+def _session_id(arg: str) -> str:
+    """A session folder or a session id as stored in the history."""
+    path = Path(arg)
+    if (path / "session.json").is_file():
+        from recordings.session import open_session
+
+        return open_session(path).session_id
+    return arg
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Print an athlete's trend across sessions and write the history report."""
+    from stridecue.history import format_trend, write_history_report
+
+    with _history_db(args.history) as db:
+        if args.baseline:
+            chosen = db.set_baseline(args.athlete, args.baseline.split(",") if not args.baseline.startswith("first:") else args.baseline)
+            _say(f"Baseline of {args.athlete}: {', '.join(chosen)}")
+        trend = db.trend(args.athlete)
+        if trend is None or trend.empty:
+            raise InputError(
+                f"no sessions for {args.athlete!r} in {db.path}: run `stridecue analyse SESSION "
+                "--out DIR --athlete NAME` first"
+            )
+        _say(format_trend(trend))
+        out = Path(args.out) if args.out else Path(f"history-{args.athlete.replace(' ', '_')}.html")
+        write_history_report(db, args.athlete, out)
+        _say(f"History report: {out.resolve()}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """What changed between two sessions of one athlete."""
+    from stridecue.history import format_comparison
+
+    with _history_db(args.history) as db:
+        table = db.compare(_session_id(args.session_a), _session_id(args.session_b))
+        _say(format_comparison(table))
+    return 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -373,7 +414,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--athlete", help="athlete name for the history, if the session has none")
     p.add_argument("--history", metavar="DB", default=None,
                    help="history database file (default: $STRIDECUE_HOME or ~/.local/share/stridecue)")
+    p.add_argument("--no-history", action="store_true", help="do not add the session to the history")
     p.set_defaults(func=cmd_analyse)
+
+    p = sub.add_parser(
+        "history",
+        help="an athlete's trend across sessions (is the overstride shrinking?) and a history report",
+    )
+    p.add_argument("athlete", metavar="ATHLETE", help="athlete name as given to analyse")
+    p.add_argument("--out", metavar="FILE", help="history report file (default: history-ATHLETE.html)")
+    p.add_argument("--baseline", metavar="SESSIONS",
+                   help="set the baseline: comma-separated session ids, or first:N (default: first session)")
+    p.add_argument("--history", metavar="DB", default=None, help="history database file")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("compare", help="what changed between two sessions, beyond the smallest real change")
+    p.add_argument("session_a", metavar="SESSION_A", help="session folder or session id")
+    p.add_argument("session_b", metavar="SESSION_B", help="session folder or session id")
+    p.add_argument("--history", metavar="DB", default=None, help="history database file")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
         "replay",
@@ -415,6 +474,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stridecue: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a pager or head that closed early
+        sys.stderr.close()
+        return 0
     except FileNotFoundError as exc:
         print(f"stridecue {args.command}: error: {exc.filename}: no such file or folder", file=sys.stderr)
         return 2

@@ -222,7 +222,10 @@ def lap_side_table(
         (["_side"], 0, None),
         ([], 0, BOTH),
     ):
-        g = long.groupby(["measure", *keys], sort=False)["v"]
+        # Strides outside every lap (lap 0: before the first mark) count for the whole
+        # session only, so that "lap 0" in this table always means the whole session.
+        part = long[long["_lap"] > 0] if "_lap" in keys else long
+        g = part.groupby(["measure", *keys], sort=False)["v"]
         agg = g.agg(["mean", "std", "count"]).reset_index()
         agg = agg.rename(columns={"_lap": "lap", "_side": "side", "std": "sd", "count": "n"})
         if fixed_lap is not None:

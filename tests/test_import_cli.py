@@ -1,0 +1,121 @@
+"""Import of other people's CSV recordings, and the CLI's one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recordings.importer import ImportUnits, ImportWarning, import_csv_session, read_imu_csv
+from stridecue import constants as c
+from stridecue.cli import main
+from stridecue.errors import InputError
+
+
+def _walk_csv(path: Path, *, unit_g: bool = False, seconds: float = 20.0, fs: float = 100.0,
+              columns: tuple[str, ...] = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")) -> Path:
+    rng = np.random.default_rng(4)
+    t = np.arange(0, seconds, 1 / fs)
+    step = 2 * np.pi * 1.8 * t
+    data = {
+        "time_s": t,
+        "acc_x": 9.81 + 2.0 * np.sin(step) + rng.normal(0, 0.1, t.size),
+        "acc_y": 0.8 * np.sin(step / 2) + rng.normal(0, 0.1, t.size),
+        "acc_z": 1.2 * np.cos(step) + rng.normal(0, 0.1, t.size),
+        "gyr_x": 0.3 * np.sin(step / 2),
+        "gyr_y": 0.2 * np.cos(step),
+        "gyr_z": 0.1 * np.sin(step),
+    }
+    frame = pd.DataFrame({k: data[k] for k in ("time_s", *columns)})
+    if unit_g:
+        for col in columns:
+            if col.startswith("acc"):
+                frame[col] = frame[col] / c.GRAVITY_MPS2
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_import_then_tables_in_si(tmp_path: Path) -> None:
+    csv = _walk_csv(tmp_path / "in.csv", unit_g=True)
+    session = import_csv_session({"sacrum": csv}, tmp_path / "s", units=ImportUnits("g", "radps"))
+    table = session.samples("sacrum")
+    assert list(table.columns) == list(c.SAMPLE_COLUMNS)
+    assert table["acc_x_mps2"].mean() == pytest.approx(9.81, abs=0.1)
+    assert (session.path / "source" / "sacrum.csv").read_bytes() == csv.read_bytes()
+    assert session.sensors[0].sampling_rate_hz == pytest.approx(100.0)
+
+
+def test_acc_only_two_axes_is_accepted_with_a_warning(tmp_path: Path) -> None:
+    csv = _walk_csv(tmp_path / "in.csv", columns=("acc_x", "acc_z"))
+    with pytest.warns(ImportWarning) as record:
+        table = read_imu_csv(csv, ImportUnits())
+    messages = " ".join(str(w.message) for w in record)
+    assert "acc_y" in messages and "no gyroscope" in messages
+    assert table["acc_y_mps2"].isna().all() and table["gyr_x_radps"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "units", "expected"),
+    [
+        (lambda f: f.rename(columns={"acc_x": "accel_x"}), ImportUnits(), "unknown column"),
+        (lambda f: f.drop(columns=["time_s"]), ImportUnits(), "no time_s column"),
+        (lambda f: f.iloc[::-1], ImportUnits(), "does not increase"),
+        (lambda f: f.assign(acc_x=f.acc_x / 9.81, acc_y=f.acc_y / 9.81, acc_z=f.acc_z / 9.81),
+         ImportUnits(), "--acc-unit g"),
+        (lambda f: f, ImportUnits(acc_unit="g"), "--acc-unit mps2"),
+        (lambda f: f.assign(gyr_x=np.degrees(f.gyr_x) * 300), ImportUnits(), "--gyr-unit dps"),
+        (lambda f: f.drop(columns=["acc_x", "acc_y", "acc_z"]), ImportUnits(), "no accelerometer"),
+    ],
+)
+def test_bad_csv_gets_one_clear_error(tmp_path: Path, mutate, units, expected) -> None:
+    csv = _walk_csv(tmp_path / "in.csv")
+    mutate(pd.read_csv(csv)).to_csv(csv, index=False)
+    with pytest.raises(InputError, match=expected) as exc:
+        read_imu_csv(csv, units)
+    assert "\n" not in str(exc.value)
+
+
+def test_cli_import_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text("time_s,acc_x,foo\n0,1,2\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "stridecue.cli", "import", "--sacrum", str(csv), "--out", str(tmp_path / "s")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "unknown column(s) foo" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_missing_session_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a stridecue session" in err[0]
+
+
+def test_import_then_analyse_writes_the_contract_files(tmp_path: Path, shared_data: Path) -> None:
+    """A recording made by someone else (lower-back walking) through import + analyse."""
+    src = shared_data / "lowerback-walking" / "HA_001_Test5_Trial1" / "imu.csv"
+    session_dir = tmp_path / "walk"
+    assert main(["import", "--sacrum", str(src), "--height-m", "1.59", "--sensor-height-m", "0.964",
+                 "--out", str(session_dir)]) == 0
+    out = tmp_path / "out"
+    assert main(["analyse", str(session_dir), "--out", str(out), "--history", str(tmp_path / "h.sqlite")]) == 0
+    events = pd.read_csv(out / "events.csv")
+    assert list(events.columns[:3]) == ["time_s", "event", "side"]
+    assert (events["event"] == "initial_contact").sum() >= 10
+    strides = pd.read_csv(out / "strides.csv")
+    for col in c.STRIDE_CONTRACT_COLUMNS:
+        assert col in strides.columns
+    assert len(strides) >= 5
+    assert strides["cadence_spm"].between(80, 130).mean() > 0.8
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["session"]["n_strides"] == len(strides)
+    assert summary["analysis_summary"]["strides"] == len(strides)
+    assert (out / "report.html").stat().st_size > 10_000

@@ -92,7 +92,7 @@ def default_rules() -> list[CueRule]:
             name="overstride",
             metric="thigh_angle_ic_deg",
             direction="above",
-            threshold=28.0,
+            threshold=26.0,
             hysteresis=1.5,
             k=2,
             n=3,

@@ -9,9 +9,10 @@ it), so the live session can compute them as each stride ends and they equal the
 
 Measures
 --------
-``pelvis_rotation_range_sd_deg`` / ``pelvis_rotation_range_cv``
+``pelvis_rotation_sd_deg`` / ``pelvis_rotation_cv``
     SD and coefficient of variation of the per-stride pelvic rotation range over the trailing
-    window (stride-to-stride variability of pelvic rotation). Same for obliquity.
+    window (stride-to-stride variability of pelvic rotation). Same for obliquity
+    (``pelvis_obliquity_sd_deg`` / ``pelvis_obliquity_cv``).
 ``ml_acc_ratio``
     RMS of the medio-lateral acceleration over RMS of the 3-D acceleration (gravity removed) in
     the trailing window's samples.
@@ -66,7 +67,7 @@ def variability(strides: pd.DataFrame, column: str, settings: StabilitySettings)
     roll = values.rolling(settings.window_strides, min_periods=settings.min_window_strides)
     sd = roll.std(ddof=1)
     mean = roll.mean()
-    base = column[: -len("_deg")] if column.endswith("_deg") else column
+    base = column.removesuffix("_deg").removesuffix("_range")
     return pd.DataFrame(
         {f"{base}_sd_deg": sd.to_numpy(), f"{base}_cv": (sd / mean.abs()).to_numpy()},
         index=strides.index,

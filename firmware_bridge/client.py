@@ -65,6 +65,7 @@ BATTERY_SERVICE_DATA_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
 #: Channel names passed to ``on_raw``.
 DATA_CHANNEL = "data"
 STATUS_CHANNEL = "status"
+CONFIG_CHANNEL = "config"
 
 #: ``on_raw(placement, arrival_time_ns, channel, data)``: called for every notification first.
 RawHook = Callable[[str, int, str, bytes], None]
@@ -397,6 +398,8 @@ class SensorLink:
             raw = await asyncio.wait_for(
                 client.read_gatt_char(profile.CONFIG_CHAR_UUID), timeout=timeout_s
             )
+            if self._on_raw is not None:  # the recorder logs the config: replay decodes with it
+                self._on_raw(self.placement, self._clock_ns(), CONFIG_CHANNEL, bytes(raw))
             config = profile.decode_config(bytes(raw))
             if self.ingest is None:
                 self.config = config

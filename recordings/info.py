@@ -45,8 +45,7 @@ def session_info(session: Session) -> dict[str, Any]:
             lost = int(st.get("samples_lost", 0))
             entry.update(
                 {
-                    "samples_expected": int(st.get("samples_received", len(table))) + lost
-                    - int(st.get("duplicates", 0)),
+                    "samples_expected": int(len(table)) + lost,
                     "samples_backfilled": int(st.get("samples_backfilled", 0)),
                     "samples_lost": lost,
                     "gaps": [

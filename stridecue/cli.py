@@ -324,6 +324,97 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    """List advertising stridecue and Movesense sensors with battery and signal."""
+    import asyncio
+
+    from firmware_bridge.client import scan
+
+    found = asyncio.run(scan(args.timeout))
+    if not found:
+        _say("No sensors found. Check they are charged and awake, and that Bluetooth is on.")
+        return 1
+    _say(f"{'address':<20} {'name':<24} {'protocol':<10} {'RSSI':>6} {'battery':>8}")
+    for f in found:
+        battery = f"{f.battery_percent} %" if getattr(f, "battery_percent", None) is not None else "-"
+        rssi = f"{f.rssi}" if getattr(f, "rssi", None) is not None else "-"
+        _say(f"{f.address:<20} {(f.name or '-'):<24} {(f.protocol or '-'):<10} {rssi:>6} {battery:>8}")
+    return 0
+
+
+def _placements(args: argparse.Namespace) -> dict[str, str]:
+    out = {"sacrum": args.sacrum} if args.sacrum else {}
+    if args.thigh_left:
+        out["thigh_left"] = args.thigh_left
+    if args.thigh_right:
+        out["thigh_right"] = args.thigh_right
+    return out
+
+
+def _parse_drop(text: str) -> tuple[float, float]:
+    try:
+        at, dur = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise InputError(f"--drop {text!r}: give AT_S:DURATION_S, e.g. --drop 120:5") from None
+    return at, dur
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Record sensors (real, or simulated over the real Bluetooth code path) into a session."""
+    import asyncio
+
+    from stridecue import live
+
+    if args.simulate:
+        from stridecue.simulator import SessionPlan, Phase, SensorSpec, demo_plan, simulate
+
+        if args.duration:
+            run_s = max(10.0, args.duration - 25.0)
+            plan = SessionPlan(
+                phases=[Phase(kind="still", duration_s=15), Phase(kind="walk", duration_s=10),
+                        Phase(kind="run", duration_s=run_s)],
+                path="track",
+                sensors=[SensorSpec(placement="sacrum", clock_drift_ppm=args.drift_ppm[0], mounting="random"),
+                         SensorSpec(placement="thigh_left", clock_drift_ppm=args.drift_ppm[1], mounting="random")],
+            )
+        else:
+            plan = demo_plan()
+        sim = simulate(plan, seed=args.seed)
+        spec = {
+            "loss_fraction": args.loss,
+            "link_drops": [_parse_drop(d) for d in args.drop],
+            "refuse_connections": args.refuse,
+            "reboot_at_s": args.reboot,
+            "garbage_fraction": args.garbage,
+            "seed": args.seed,
+        }
+        faults = {p: {**spec, "seed": args.seed + i} for i, p in enumerate(sim.sensors)}
+        _say(f"Recording {len(sim.sensors)} simulated sensors over Bluetooth (bumble + bleak), "
+             f"{sim.duration_s:.0f} s of running at {args.speed:g}x real time...")
+        session = asyncio.run(live.record_simulated(
+            Path(args.out), signals=live.simulated_signals(sim), faults=faults,
+            backfill=not args.no_backfill, time_scale=args.speed, athlete={"name": args.athlete} if args.athlete else None,
+            report=_say, truth_writer=sim.write_truth,
+        ))
+    else:
+        sensors = _placements(args)
+        if "sacrum" not in sensors:
+            raise InputError("record needs --sacrum ADDRESS|NAME (or --simulate)")
+        options = live.RecordOptions(
+            sensors=sensors, out=Path(args.out), duration_s=args.duration,
+            backfill=not args.no_backfill, athlete={"name": args.athlete} if args.athlete else {},
+        )
+        _say("Recording; press Ctrl-C to stop.")
+        try:
+            session = asyncio.run(live.record_real(options, report=_say))
+        except KeyboardInterrupt:
+            from recordings.session import open_session
+
+            session = open_session(Path(args.out))
+    _say(f"Saved {session.path}")
+    return cmd_info(argparse.Namespace(session=str(session.path), json=False))
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     """Describe a session: sensors, samples, gaps, clock drift, laps, cues."""
     from recordings.info import session_info
@@ -444,6 +535,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--realtime", action="store_true", help="pace the cues at the speed they happened")
     p.add_argument("--speed", type=float, default=1.0, help="with --realtime: play this many times faster")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("scan", help="find stridecue and Movesense sensors nearby (battery, signal)")
+    p.add_argument("--timeout", type=float, default=5.0, help="scan for this many seconds (default 5)")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser(
+        "record",
+        help="record sensors into a session (real ones, or --simulate over the same Bluetooth path)",
+        description="Connects the sensors one after another, streams, reconnects after link loss, "
+        "asks the sensors to resend what was missed, and writes every notification to the session.",
+    )
+    p.add_argument("--sacrum", metavar="ADDR|NAME", help="the sensor on the sacrum")
+    p.add_argument("--thigh-left", metavar="ADDR|NAME", help="the sensor on the left thigh")
+    p.add_argument("--thigh-right", metavar="ADDR|NAME", help="the sensor on the right thigh")
+    p.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C; "
+                   "with --simulate: the demo session)")
+    p.add_argument("--out", required=True, metavar="SESSION", help="new session folder")
+    p.add_argument("--athlete", help="athlete name")
+    p.add_argument("--no-backfill", action="store_true", help="do not ask sensors to resend missed packets")
+    g = p.add_argument_group("simulation (no hardware)")
+    g.add_argument("--simulate", action="store_true", help="simulated sensors over an emulated Bluetooth link")
+    g.add_argument("--speed", type=float, default=1.0, help="run the simulated clock this many times faster")
+    g.add_argument("--seed", type=int, default=1, help="seed of the simulated runner and faults")
+    g.add_argument("--loss", type=float, default=0.0, help="fraction of notifications lost (e.g. 0.02)")
+    g.add_argument("--drop", action="append", default=[], metavar="AT:DUR",
+                   help="drop the link at AT seconds for DUR seconds (repeatable)")
+    g.add_argument("--refuse", type=int, default=0, help="refuse the first N connection attempts")
+    g.add_argument("--reboot", type=float, action="append", default=[], metavar="AT", help="reboot at AT seconds")
+    g.add_argument("--garbage", type=float, default=0.0, help="fraction of extra garbage notifications")
+    g.add_argument("--drift-ppm", type=float, nargs=2, default=[80.0, -60.0], metavar=("SACRUM", "THIGH"),
+                   help="sensor clock drift in ppm (default +80 -60)")
+    p.set_defaults(func=cmd_record)
 
     p = sub.add_parser(
         "info",

@@ -1,0 +1,169 @@
+"""Live wiring: Bluetooth sensors (real, or simulated over bumble) -> session on disk.
+
+Every notification goes to the session's raw log first (``SensorHub``'s ``on_raw`` hook), then
+through the same ``SensorIngest`` that replay uses. Link events go to the session journal. When the
+recording ends (duration reached, the simulated sensors finished, or Ctrl-C) the session is
+finalised: the raw log is decoded into the sample tables with the whole-session clock fit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firmware_bridge.client import SensorHub, SimulatedSignal, simulated_hub
+from firmware_bridge.sim_sensor import SensorFaults
+from recordings.rawlog import Channel
+from recordings.session import SensorInfo, Session, SessionWriter
+
+logger = logging.getLogger(__name__)
+
+CHANNELS = {"data": Channel.DATA, "status": Channel.STATUS, "config": Channel.CONFIG}
+
+
+@dataclass
+class RecordOptions:
+    """What to record and how."""
+
+    sensors: dict[str, str]  # placement -> address or advertised name
+    out: Path
+    duration_s: float | None = None
+    backfill: bool = True
+    athlete: dict[str, Any] = field(default_factory=dict)
+    protocols: dict[str, str] = field(default_factory=dict)
+
+
+class _Recorder:
+    """Writes every notification to the raw log, relative to the session start."""
+
+    def __init__(self, writer: SessionWriter, start_ns: int | None = None) -> None:
+        self.writer = writer
+        self.start_ns = start_ns  # None: the first notification starts the session clock
+        self.notifications = 0
+
+    def on_raw(self, placement: str, arrival_ns: int, channel: str, data: bytes) -> None:
+        if self.start_ns is None:
+            self.start_ns = arrival_ns
+        self.writer.append_raw(max(0, arrival_ns - self.start_ns), placement, CHANNELS[channel], data)
+        self.notifications += 1
+
+
+async def _pump(hub: SensorHub, recorder: _Recorder, *, clock_ns: Callable[[], int],
+                until: Callable[[], bool], report: Callable[[str], None] | None) -> int:
+    """Consume blocks and link events until ``until()``; returns samples received."""
+    samples = 0
+    while not until():
+        for _placement, block in hub.get_nowait():
+            samples += block.n_samples
+        while not hub.events.empty():
+            event = hub.events.get_nowait()
+            t_s = max(0.0, event.time_s - (recorder.start_ns or 0) * 1e-9)
+            recorder.writer.journal("link", time_s=t_s, placement=event.placement,
+                                    state=event.state.value, detail=event.detail)
+            if report is not None:
+                report(f"  {t_s:7.1f} s  {event.placement}: {event.state.value} {event.detail}".rstrip())
+        await asyncio.sleep(0.05)
+    return samples
+
+
+async def record_real(options: RecordOptions, *, report: Callable[[str], None] | None = None,
+                      stop: asyncio.Event | None = None) -> Session:
+    """Record real sensors (platform Bluetooth backend) until the duration or ``stop``."""
+    stop = stop or asyncio.Event()
+    sensors = [
+        SensorInfo(placement=p, protocol=options.protocols.get(p, "stridecue"), address=a)
+        for p, a in options.sensors.items()
+    ]
+    writer = SessionWriter(options.out, sensors=sensors, source="live", athlete=options.athlete)
+    start_ns = time.monotonic_ns()
+    recorder = _Recorder(writer, start_ns)
+    deadline = None if options.duration_s is None else time.monotonic() + options.duration_s
+    try:
+        async with SensorHub(options.sensors, protocols=options.protocols,  # type: ignore[arg-type]
+                             on_raw=recorder.on_raw, backfill=options.backfill) as hub:
+            await _pump(hub, recorder, clock_ns=time.monotonic_ns,
+                        until=lambda: stop.is_set() or (deadline is not None and time.monotonic() >= deadline),
+                        report=report)
+    finally:
+        writer.close_logs()
+    return writer.finalize()
+
+
+def _faults(spec: Mapping[str, Any]) -> SensorFaults:
+    return SensorFaults(
+        loss_fraction=float(spec.get("loss_fraction", 0.0)),
+        link_drops=tuple(tuple(d) for d in spec.get("link_drops", ())),
+        refuse_connections=int(spec.get("refuse_connections", 0)),
+        reboot_at_s=tuple(spec.get("reboot_at_s", ())),
+        garbage_fraction=float(spec.get("garbage_fraction", 0.0)),
+        burst_period_s=float(spec.get("burst_period_s", 0.0)),
+        burst_hold_s=float(spec.get("burst_hold_s", 0.0)),
+        seed=int(spec.get("seed", 0)),
+    )
+
+
+async def record_simulated(
+    out: Path,
+    *,
+    signals: Mapping[str, SimulatedSignal],
+    faults: Mapping[str, Mapping[str, Any]] | None = None,
+    backfill: bool = True,
+    time_scale: float = 1.0,
+    athlete: Mapping[str, Any] | None = None,
+    report: Callable[[str], None] | None = None,
+    stop: asyncio.Event | None = None,
+    truth_writer: Callable[[Path], None] | None = None,
+) -> Session:
+    """Record simulated sensors over the real bleak client and a bumble GATT link.
+
+    ``time_scale`` > 1 runs the virtual radio clock faster than real time (tests, benchmarks).
+    """
+    stop = stop or asyncio.Event()
+    sensors = [
+        SensorInfo(placement=p, protocol=s.protocol, address=f"SIM-{p}",
+                   sampling_rate_hz=float(s.sampling_rate_hz))
+        for p, s in signals.items()
+    ]
+    writer = SessionWriter(Path(out), sensors=sensors, source="simulated", athlete=athlete)
+    fault_objs = {p: _faults(f) for p, f in (faults or {}).items()}
+    recorder = _Recorder(writer)
+    try:
+        async with simulated_hub(signals, faults=fault_objs, time_scale=time_scale,
+                                 backfill=backfill, on_raw=recorder.on_raw) as (hub, sims):
+            await _pump(
+                hub, recorder, clock_ns=hub.clock_ns,
+                until=lambda: stop.is_set() or all(s.done.is_set() for s in sims.values()),
+                report=report,
+            )
+            for link in hub.links.values():
+                with contextlib.suppress(TimeoutError):
+                    await link.drain(timeout_s=2.0)
+    finally:
+        writer.close_logs()
+    if truth_writer is not None:
+        truth_writer(writer.path / "truth")
+    return writer.finalize()
+
+
+def simulated_signals(sim: Any, *, protocol: str = "stridecue") -> dict[str, SimulatedSignal]:
+    """Simulator output -> signals for the simulated Bluetooth sensors."""
+    out = {}
+    for placement, s in sim.sensors.items():
+        out[placement] = SimulatedSignal(
+            acc_mps2=np.asarray(s.acc_mps2),
+            gyr_radps=np.asarray(s.gyr_radps),
+            sampling_rate_hz=float(s.sampling_rate_hz),
+            mag_ut=None if s.mag_ut is None else np.asarray(s.mag_ut),
+            clock_drift_ppm=float(s.clock_drift_ppm),
+            protocol=protocol,  # type: ignore[arg-type]
+            connection_interval_s=0.0075,
+        )
+    return out

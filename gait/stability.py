@@ -26,7 +26,8 @@ Measures
     Short-term local divergence exponent (Rosenstein's algorithm) of the vertical acceleration,
     time-normalised to 100 samples per stride, embedding dimension 5 with a delay of 10 samples,
     slope of the mean log divergence over 0 to 0.5 stride, per stride; computed on the trailing
-    window of strides (Bruijn et al. 2013 settings).
+    30 strides of one foot every 10 strides of that foot, following every 4th reference point
+    (Bruijn et al. 2013 settings otherwise).
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ class StabilitySettings:
     lde_delay_samples: int = 10
     lde_fit_strides: float = 0.5
     lde_window_strides: int = 30
-    lde_every_strides: int = 10
+    lde_every_strides: int = 20
     lde_theiler_strides: float = 0.5
+    lde_reference_step: int = 4
 
     def as_dict(self) -> dict[str, float | int]:
         """JSON-serialisable form."""
@@ -126,15 +128,16 @@ def local_divergence_exponent(
     tree = cKDTree(emb[:usable])
     theiler = int(settings.lde_theiler_strides * per)
     k = min(usable, 2 * theiler + 3)
-    dist, idx = tree.query(emb[:usable], k=k)
-    ref = np.arange(usable)[:, None]
-    ok = np.abs(idx - ref) > theiler
+    refs = np.arange(0, usable, settings.lde_reference_step)
+    _, idx = tree.query(emb[refs], k=k)
+    ok = np.abs(idx - refs[:, None]) > theiler
     first = np.argmax(ok, axis=1)
-    has = ok[np.arange(usable), first]
+    rows = np.arange(len(refs))
+    has = ok[rows, first]
     if not has.any():
         return math.nan
-    i_ref = np.arange(usable)[has]
-    i_nn = idx[np.arange(usable), first][has]
+    i_ref = refs[has]
+    i_nn = idx[rows, first][has]
     steps = np.arange(horizon + 1)
     d = np.linalg.norm(emb[i_ref[:, None] + steps] - emb[i_nn[:, None] + steps], axis=2)
     with np.errstate(divide="ignore"):

@@ -286,9 +286,9 @@ def run_cues(
     """Feed a stride table through a fresh engine in stride-end order; the cues as a table."""
     engine = CueEngine(rules, baseline=baseline, min_gap_s=min_gap_s)
     if len(strides):
-        order = strides.sort_values(c.STRIDE_END_S, kind="stable").index
-        for idx in order:
-            engine.update(strides.loc[idx].to_dict(), int(idx))
+        ordered = strides.sort_values(c.STRIDE_END_S, kind="stable")
+        for idx, row in zip(ordered.index, ordered.to_dict("records"), strict=True):
+            engine.update(row, int(idx))
     return pd.DataFrame([cue.as_dict() for cue in engine.cues_], columns=list(CUE_COLUMNS))
 
 

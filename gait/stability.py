@@ -26,7 +26,7 @@ Measures
     Short-term local divergence exponent (Rosenstein's algorithm) of the vertical acceleration,
     time-normalised to 100 samples per stride, embedding dimension 5 with a delay of 10 samples,
     slope of the mean log divergence over 0 to 0.5 stride, per stride; computed on the trailing
-    30 strides of one foot every 10 strides of that foot, following every 4th reference point
+    30 strides of one foot every 20 strides of that foot, following every 4th reference point
     (Bruijn et al. 2013 settings otherwise).
 """
 
@@ -54,7 +54,7 @@ class StabilitySettings:
     lde_delay_samples: int = 10
     lde_fit_strides: float = 0.5
     lde_window_strides: int = 30
-    lde_every_strides: int = 20
+    lde_every_strides: int = 40
     lde_theiler_strides: float = 0.5
     lde_reference_step: int = 4
 

@@ -95,12 +95,6 @@ def build_strides(
     return pd.DataFrame(rows)
 
 
-def _interp_at(time_s: np.ndarray, values: np.ndarray, at_s: float) -> float:
-    if not len(time_s) or at_s < time_s[0] or at_s > time_s[-1]:
-        return math.nan
-    return float(np.interp(at_s, time_s, values))
-
-
 def add_angle_metrics(
     strides: pd.DataFrame,
     angles: Mapping[str, tuple[np.ndarray, np.ndarray]],
@@ -167,27 +161,31 @@ def add_angle_metrics(
 
         thigh_name = f"thigh_angle_{side}_deg"
         hip_name = f"hip_flexion_{side}_deg"
-        if thigh_name in angles:
-            t, v = angles[thigh_name]
-            cols["thigh_angle_ic_deg"].append(_interp_at(t, v, t0))
-            to_s = t0 + row.contact_time_s if math.isfinite(row.contact_time_s) else math.nan
-            cols["thigh_angle_to_deg"].append(_interp_at(t, v, to_s) if math.isfinite(to_s) else math.nan)
-            th = window(thigh_name, t0, t1)
-            cols["thigh_excursion_deg"].append(float(np.ptp(th)) if len(th) else math.nan)
-        else:
-            cols["thigh_angle_ic_deg"].append(math.nan)
-            cols["thigh_angle_to_deg"].append(math.nan)
-            cols["thigh_excursion_deg"].append(math.nan)
-        if hip_name in angles:
-            t, v = angles[hip_name]
-            cols["hip_flexion_ic_deg"].append(_interp_at(t, v, t0))
-            hip = window(hip_name, t0, t1)
-            cols["hip_flexion_peak_deg"].append(float(np.max(hip)) if len(hip) else math.nan)
-            cols["hip_extension_peak_deg"].append(float(-np.min(hip)) if len(hip) else math.nan)
-        else:
-            cols["hip_flexion_ic_deg"].append(math.nan)
-            cols["hip_flexion_peak_deg"].append(math.nan)
-            cols["hip_extension_peak_deg"].append(math.nan)
+        th = window(thigh_name, t0, t1)
+        cols["thigh_excursion_deg"].append(float(np.ptp(th)) if len(th) else math.nan)
+        hip = window(hip_name, t0, t1)
+        cols["hip_flexion_peak_deg"].append(float(np.max(hip)) if len(hip) else math.nan)
+        cols["hip_extension_peak_deg"].append(float(-np.min(hip)) if len(hip) else math.nan)
+    # Values at IC and toe-off: one interpolation per series for all strides.
+    starts = strides[c.STRIDE_START_S].to_numpy(float)
+    to_s = starts + strides[c.CONTACT_TIME_S].to_numpy(float)
+    sides = strides[c.SIDE].to_numpy()
+    for key, prefix, at in (
+        ("thigh_angle_ic_deg", "thigh_angle", starts),
+        ("thigh_angle_to_deg", "thigh_angle", to_s),
+        ("hip_flexion_ic_deg", "hip_flexion", starts),
+    ):
+        values = np.full(len(strides), np.nan)
+        for side in (c.LEFT, c.RIGHT):
+            name = f"{prefix}_{side}_deg"
+            if name not in angles:
+                continue
+            t, v = angles[name]
+            mask = (sides == side) & np.isfinite(at)
+            if len(t) and mask.any():
+                inside = mask & (at >= t[0]) & (at <= t[-1])
+                values[inside] = np.interp(at[inside], t, v)
+        cols[key] = list(values)
     for name, values in cols.items():
         out[name] = np.asarray(values, float) if len(values) else np.empty(0)
     return out

@@ -20,6 +20,7 @@ from stridecue.simulator import (
     simulate,
 )
 from stridecue.simulator.kinematics import quat_to_matrix
+from stridecue.simulator.track import TRACK_BEND_RADIUS_M, TRACK_STRAIGHT_M
 
 G = np.array([0.0, 0.0, GRAVITY_MPS2])
 
@@ -80,7 +81,17 @@ def test_accelerometer_is_second_derivative_of_position_plus_gravity(sim, placem
     a_from_acc = np.einsum("nij,nj->ni", r, sd.acc_clean_mps2[m]) - G
     err = a_from_acc - a_num
     assert np.sqrt(np.mean(err**2)) < 0.02
-    assert np.abs(err).max() < 0.2
+    # The lateral acceleration jumps by v^2/R where a straight meets a bend (no transition
+    # curve): a second difference straddling that instant is not a second derivative, so the
+    # samples within 2 ms of a straight/bend join are left out of the maximum.
+    grid_s = kin.time(np.arange(kin.n))
+    s_m = np.interp(t, grid_s, kin.s) - kin.lap_origin_m
+    v_mps = np.interp(t, grid_s, kin.v_fwd)
+    joins_m = np.array([0.0, TRACK_STRAIGHT_M, TRACK_STRAIGHT_M + np.pi * TRACK_BEND_RADIUS_M,
+                        2 * TRACK_STRAIGHT_M + np.pi * TRACK_BEND_RADIUS_M, 400.0])  # fmt: skip
+    near_join = np.abs(np.mod(s_m, 400.0)[:, None] - joins_m).min(axis=1) < 2e-3 * v_mps
+    assert near_join.sum() <= 2
+    assert np.abs(err[~near_join]).max() < 0.2
     # the signal is not trivially small: running accelerations reach several g
     assert np.abs(a_num).max() > 12.0
     # the position truth stored with the samples is the one differentiated here

@@ -31,9 +31,27 @@ from .track import path_pose
 DENSE_DT_S = 1e-3
 #: Extra grid before 0 and after the session end (s), so splines have margins.
 GRID_MARGIN_S = 1.0
-#: Impact transient: half-sine of this duration added at every running initial contact.
-IMPACT_DURATION_S = 0.02
-IMPACT_PEAK_MPS2 = 12.0
+#: Running contact model, fitted to real sacrum recordings (see ``docs/simulator.md`` and
+#: ``bench/bench_simulator_realism.py``). Vertical: the active (spring-mass) force has the
+#: shape ``x^a (1 - x)^b`` over the contact (x = time since IC / contact time), skewed towards
+#: early stance as measured at the sacrum.
+ACTIVE_SHAPE_A = 1.96
+ACTIVE_SHAPE_B = 1.67
+#: Impact transient at the sacrum (after soft tissue): a raised-cosine (Hann) bump starting at
+#: IC, of this duration (s) and peak (m/s^2); its impulse is taken out of the active force.
+IMPACT_DURATION_S = 0.0665
+IMPACT_PEAK_MPS2 = 18.9
+#: Forward: a raised-cosine braking pulse starting at IC, of this duration (s), that takes
+#: ``braking_mps`` off the forward speed, and a raised-cosine propulsion pulse over this
+#: fraction of the contact giving it back (flight is ballistic: no forward acceleration).
+BRAKING_DURATION_S = 0.0496
+PROPULSION_FRACTION = (0.275, 0.977)
+#: Speed scaling of the impact and braking pulses: duration x (v / v_ref)^-k_d, impact peak x
+#: (v / v_ref)^k_p (faster running: shorter, larger impact and sharper braking).
+CONTACT_REFERENCE_SPEED_MPS = 3.3
+IMPACT_SPEED_EXPONENT_DURATION = 1.43
+IMPACT_SPEED_EXPONENT_PEAK = 0.36
+BRAKING_SPEED_EXPONENT_DURATION = 0.85
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
@@ -186,6 +204,71 @@ class Schedule:
         return out
 
 
+def _hann_pulse(t: np.ndarray, t0: np.ndarray, dur: np.ndarray) -> np.ndarray:
+    """Raised-cosine pulse ``sin^2(pi (t - t0) / dur)`` on ``[t0, t0 + dur]``, else 0 (peak 1)."""
+    u = (t - t0) / dur
+    return np.where((u > 0) & (u < 1), np.sin(np.pi * np.clip(u, 0, 1)) ** 2, 0.0)
+
+
+def _hann_integral(t: np.ndarray, t0: np.ndarray, dur: np.ndarray) -> np.ndarray:
+    """Integral of :func:`_hann_pulse` from ``t0`` to ``t`` (0 before, ``dur/2`` after)."""
+    u = np.clip((t - t0) / dur, 0.0, 1.0)
+    return dur * (u / 2.0 - np.sin(2 * np.pi * u) / (4 * np.pi))
+
+
+def running_contact_profiles(
+    t_since_ic_s: np.ndarray, step_time_s: np.ndarray, contact_time_s: np.ndarray,
+    braking_mps: np.ndarray, speed_mps: np.ndarray | float = CONTACT_REFERENCE_SPEED_MPS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Running pelvis accelerations over one step, from the model constants.
+
+    Parameters
+    ----------
+    t_since_ic_s
+        Time since the step's initial contact, in ``[0, step_time_s)``.
+    step_time_s, contact_time_s
+        Step time and contact time (s), broadcastable.
+    braking_mps
+        Forward speed lost by the braking pulse (m/s).
+    speed_mps
+        Running speed (m/s), scales the impact and braking pulses.
+
+    Returns
+    -------
+    vertical_force_mps2
+        Vertical specific force (acceleration + g), m/s^2: 0 in flight, impact + active force in
+        contact, with a mean over the step of exactly g (impulse balance).
+    forward_acc_mps2
+        Forward acceleration, m/s^2: braking then propulsion pulses, zero in flight, zero net
+        impulse over the step.
+    forward_dv_mps
+        Forward speed relative to the step mean (the integral of ``forward_acc_mps2`` minus its
+        mean over the step), m/s.
+    """
+    from scipy.special import beta
+
+    g = GRAVITY_MPS2
+    t, ts, tc = t_since_ic_s, step_time_s, contact_time_s
+    x = np.clip(t / tc, 0.0, 1.0)
+    rel = np.maximum(np.asarray(speed_mps, dtype=float), 0.5) / CONTACT_REFERENCE_SPEED_MPS
+    d_imp = np.minimum(IMPACT_DURATION_S * rel**-IMPACT_SPEED_EXPONENT_DURATION, 0.5 * tc)
+    k_imp = IMPACT_PEAK_MPS2 * rel**IMPACT_SPEED_EXPONENT_PEAK
+    impact = k_imp * _hann_pulse(t, 0.0, d_imp)
+    a, b = ACTIVE_SHAPE_A, ACTIVE_SHAPE_B
+    active_area = beta(a + 1.0, b + 1.0) * tc  # integral of x^a (1-x)^b over the contact
+    amp = (g * ts - k_imp * d_imp / 2.0) / active_area
+    f_z = np.where(t < tc, amp * x**a * (1.0 - x) ** b, 0.0) + impact
+    d_b = np.minimum(BRAKING_DURATION_S * rel**-BRAKING_SPEED_EXPONENT_DURATION, 0.5 * tc)
+    p0, p1 = PROPULSION_FRACTION[0] * tc, PROPULSION_FRACTION[1] * tc
+    k_b = 2.0 * braking_mps / d_b
+    k_p = 2.0 * braking_mps / (p1 - p0)
+    a_x = -k_b * _hann_pulse(t, 0.0, d_b) + k_p * _hann_pulse(t, p0, p1 - p0)
+    dv = -k_b * _hann_integral(t, 0.0, d_b) + k_p * _hann_integral(t, p0, p1 - p0)
+    # mean over the step of a pulse's integral: K D / 2 (Ts - t0 - D / 2) / Ts
+    mean = braking_mps * ((ts - d_b / 2.0) - (ts - p0 - (p1 - p0) / 2.0)) / ts
+    return f_z, a_x, dv + mean
+
+
 def _cumtrapz(y: np.ndarray, dt: float) -> np.ndarray:
     out = np.empty_like(y)
     out[0] = 0.0
@@ -243,28 +326,22 @@ class Kinematics:
         contact = step_phase < d
         gw, w = p["gait"], p["run"]
         b = p["braking_mps"]
-        m_run = np.where(contact, -0.5 * b * (1.0 - np.cos(2 * np.pi * step_phase / d)), 0.0)
-        m_run += 0.5 * b * d
+        ts = 60.0 / p["cadence_spm"]
+        tc = d * ts
+        f_z, _, m_run = running_contact_profiles(step_phase * ts, ts, tc, b, p["speed_mps"])
         m_walk = 0.5 * b * np.cos(2 * np.pi * (2.0 * self.phi - 0.08))
         self.v_fwd = p["speed_mps"] + gw * (w * m_run + (1.0 - w) * m_walk)
         self.s = _cumtrapz(self.v_fwd, self.dt)
         self.s -= np.interp(0.0, t, self.s)
-        # spring-mass vertical acceleration: -g in flight, half-sine force in contact whose
-        # impulse over the step is g * step time, plus a short impact transient.
-        ts = 60.0 / p["cadence_spm"]
-        tc = d * ts
-        imp_phase = IMPACT_DURATION_S / ts
-        impact = np.where(
-            step_phase < imp_phase, IMPACT_PEAK_MPS2 * np.sin(np.pi * step_phase / imp_phase), 0
-        )
-        peak = (g * ts - IMPACT_PEAK_MPS2 * 2.0 * IMPACT_DURATION_S / np.pi) * np.pi / (2 * tc)
-        a_z = np.where(contact, peak * np.sin(np.pi * step_phase / d), 0.0) + impact - g
+        # spring-mass vertical acceleration: -g in flight, impact + active force in contact
+        # whose impulse over the step is g * step time (running_contact_profiles).
+        a_z = f_z - g
         sos = butter(2, 0.25, fs=1.0 / self.dt, output="sos")
         vz = _cumtrapz(a_z, self.dt)
         vz -= sosfiltfilt(sos, vz)
         z = _cumtrapz(vz, self.dt)
         self.z_run = z - sosfiltfilt(sos, z)
-        del a_z, vz, z, impact, m_run, m_walk, contact, step_phase
+        del a_z, f_z, vz, z, m_run, m_walk, contact, step_phase
         # stride-to-stride variability of the rotation range (standard normal per stride)
         self.rot_noise = rng.standard_normal(int(np.floor(self.phi[-1])) + 3)
         # lap origin: distance at the start of the first lap_start phase (else session start)

@@ -7,8 +7,8 @@ distance; stride length is calibrated from it (``gait.stride_length_running``).
 
 Double taps: two sharp knocks on the sensor housing, 0.15-0.45 s apart. A knock is far sharper
 than a running impact (the body low-passes foot strikes before they reach the sacrum), so taps are
-found in the acceleration's content above ``tap_highpass_hz``, as peaks that stand out by a large
-factor over the signal's own robust level there.
+found in the acceleration's content above ``tap_highpass_hz``, as peaks that stand out by a
+factor over the typical foot-strike peak there.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def detect_double_taps(
     *,
     sampling_rate_hz: float,
     tap_highpass_hz: float = 30.0,
-    min_factor: float = 8.0,
-    min_peak_mps2: float = 15.0,
+    min_factor: float = 3.0,
+    min_peak_mps2: float = 8.0,
     gap_s: tuple[float, float] = (0.15, 0.45),
 ) -> np.ndarray:
     """Sample indices of double taps (the index of the second knock of each pair).
@@ -64,8 +64,8 @@ def detect_double_taps(
     tap_highpass_hz
         High-pass cut-off isolating the knocks, Hz.
     min_factor
-        A knock's high-passed magnitude must exceed this many times the signal's median absolute
-        deviation over the surrounding 10 s.
+        A knock's high-passed magnitude must exceed this many times the typical peak of the
+        surrounding 10 s (the median of the per-second maxima: foot strikes while running).
     min_peak_mps2
         ... and this absolute level.
     gap_s
@@ -77,8 +77,12 @@ def detect_double_taps(
         return np.zeros(0, int)
     sos = sps.butter(4, tap_highpass_hz, btype="highpass", fs=fs, output="sos")
     hp = np.linalg.norm(sps.sosfiltfilt(sos, acc, axis=0), axis=1)
-    win = int(10 * fs)
-    level = pd.Series(hp).rolling(win, center=True, min_periods=1).median().to_numpy()
+    per = int(fs)
+    n_sec = len(hp) // per
+    sec_max = hp[: n_sec * per].reshape(n_sec, per).max(axis=1)
+    typical = pd.Series(sec_max).rolling(11, center=True, min_periods=1).median().to_numpy()
+    level = np.repeat(typical, per)
+    level = np.concatenate([level, np.full(len(hp) - len(level), typical[-1] if n_sec else 0.0)])
     thr = np.maximum(min_factor * level, min_peak_mps2)
     peaks, _ = sps.find_peaks(hp, distance=max(1, int(0.08 * fs)))
     knocks = peaks[hp[peaks] > thr[peaks]]

@@ -41,6 +41,7 @@ from firmware_bridge import profile
 from firmware_bridge.backoff import backoff_delays
 from firmware_bridge.errors import (
     ConnectionFailedError,
+    PacketError,
     SensorLostError,
     SensorNotFoundError,
 )
@@ -289,7 +290,9 @@ class SensorLink:
         self._lost = asyncio.Event()
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self._backfill_asked: dict[tuple[int, int, int], float] = {}
+        # (segment, seq) -> host time of the last request covering that packet
+        self._backfill_asked: dict[tuple[int, int], float] = {}
+        self._last_resent_s = -float("inf")  # arrival of the newest backfilled packet
         self._boot_counter: int | None = None
         self._movesense_ref = 1
         self._stopped = asyncio.Event()
@@ -334,25 +337,78 @@ class SensorLink:
                     # the sensor restarts seq at 0: ask for the head of the new boot
                     await self._send_backfill(0, blocks[0].first_seq - 1)
             for block in blocks:
+                if block.resent:
+                    self._last_resent_s = arrival_ns * 1e-9
                 if self._on_blocks is not None:
                     self._on_blocks(self.placement, block)
             if self.backfill and self.ingest.can_backfill:
                 await self._request_backfill()
 
     async def _request_backfill(self) -> None:
+        """Ask for the pending gaps' packets that were not asked for yet.
+
+        Each packet is asked for once; it is asked again only when the sensor has sent no
+        backfilled packet for ``backfill_interval_s`` (the request or its answer was lost) and
+        its own request is that old. A gap split by a resent packet therefore never triggers a
+        new request for the rest of the range (that was a retransmission storm).
+        """
         assert self.ingest is not None
         client = self._client
         if client is None or not client.is_connected:
             return
         now_s = self._now_s()
+        stalled = now_s - self._last_resent_s >= self.backfill_interval_s
+        asked = self._backfill_asked
         for gap in self.ingest.pending_gaps():
-            key = (gap.segment, gap.first_seq, gap.last_seq)
-            asked = self._backfill_asked.get(key)
-            if asked is not None and now_s - asked < self.backfill_interval_s:
-                continue
-            self._backfill_asked[key] = now_s
-            if not await self._send_backfill(gap.first_seq, gap.last_seq):
-                return
+            runs: list[list[int]] = []
+            for seq in range(gap.first_seq, gap.last_seq + 1):
+                t = asked.get((gap.segment, seq))
+                if t is not None and not (stalled and now_s - t >= self.backfill_interval_s):
+                    continue
+                if runs and runs[-1][1] == seq - 1:
+                    runs[-1][1] = seq
+                else:
+                    runs.append([seq, seq])
+            for first, last in runs:
+                for seq in range(first, last + 1):
+                    asked[(gap.segment, seq)] = now_s
+                if not await self._send_backfill(first, last):
+                    return
+
+    async def sync_tail(self) -> None:
+        """Read the sensor's status and ask for buffered packets newer than the last one seen.
+
+        The end of a stream has no later packet to reveal a lost tail; the status
+        characteristic's ``newest_seq`` does.
+        """
+        client = self._client
+        ingest = self.ingest
+        if (client is None or not client.is_connected or ingest is None
+                or self.protocol != "stridecue" or not self.backfill or not ingest.can_backfill):
+            return
+        try:
+            raw = await asyncio.wait_for(
+                client.read_gatt_char(profile.STATUS_CHAR_UUID), timeout=self.connect_timeout_s
+            )
+            status = profile.decode_status(bytes(raw))
+        except (BleakError, TimeoutError, PacketError) as exc:
+            logger.debug("%s: status read failed: %s", self.placement, exc)
+            return
+        last = ingest.last_seq
+        if status.buffer_fill_packets and last is not None and status.newest_seq > last:
+            await self._send_backfill(max(last + 1, status.oldest_seq), status.newest_seq)
+
+    async def retry_backfill(self) -> None:
+        """Ask again for pending gaps whose requests went unanswered (no-op without backfill)."""
+        if self.backfill and self.ingest is not None and self.ingest.can_backfill:
+            await self._request_backfill()
+
+    @property
+    def caught_up(self) -> bool:
+        """No notification waiting and (with backfill) no gap waiting for its packets."""
+        if not self._queue.empty():
+            return False
+        return not (self.backfill and self.ingest is not None and self.ingest.pending_gaps())
 
     async def _send_backfill(self, first_seq: int, last_seq: int) -> bool:
         client = self._client
@@ -808,6 +864,11 @@ async def simulated_hub(
             sensors[placement] = sensor
             protocols[placement] = signal.protocol
         hub_kwargs.setdefault("protocols", protocols)
+        # Back-off delays are slept on the host clock: scale them so that a reconnect takes the
+        # same virtual time at any time_scale (else a 5 s drop at 20x costs minutes of stream).
+        if time_scale > 1.0:
+            base_s, factor, max_s, jitter = hub_kwargs.get("backoff", (0.5, 2.0, 10.0, 0.2))
+            hub_kwargs["backoff"] = (base_s / time_scale, factor, max_s / time_scale, jitter)
         if any(s.protocol == "movesense" and s.mag_ut is not None for s in signals.values()):
             hub_kwargs.setdefault("movesense_path", "/Meas/IMU9/104")
         hub = SensorHub(

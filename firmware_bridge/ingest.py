@@ -215,6 +215,13 @@ class SensorIngest:
             segment.pending = []
 
     @property
+    def last_seq(self) -> int | None:
+        """Newest sequence number of the current segment (None before any packet)."""
+        if not self._segments or not self._segments[-1].received:
+            return None
+        return self._segments[-1].last_seq
+
+    @property
     def segment_count(self) -> int:
         """Number of segments (1 + reboots) seen so far."""
         return len(self._segments)

@@ -74,6 +74,36 @@ async def _pump(hub: SensorHub, recorder: _Recorder, *, clock_ns: Callable[[], i
     return samples
 
 
+async def _settle(hub: SensorHub, *, timeout_s: float,
+                  report: Callable[[str], None] | None = None) -> None:
+    """Wait until every streaming link is caught up (queue empty, no pending gap) or timeout."""
+    from firmware_bridge.client import LinkState
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    await asyncio.sleep(0.05)
+    for link in hub.links.values():
+        with contextlib.suppress(TimeoutError):
+            await link.drain(timeout_s=max(0.1, deadline - loop.time()))
+        await link.sync_tail()
+    while loop.time() < deadline:
+        waiting = [link for link in hub.links.values()
+                   if link.state in (LinkState.STREAMING, LinkState.CONNECTING,
+                                     LinkState.RECONNECTING, LinkState.LOST)
+                   and not link.caught_up]
+        if not waiting:
+            await asyncio.sleep(0.05)  # answers to the tail requests still in flight
+            if all(link.caught_up for link in hub.links.values()):
+                return
+            continue
+        for link in waiting:
+            await link.retry_backfill()
+        await asyncio.sleep(0.02)
+    pending = [p for p, link in hub.links.items() if not link.caught_up]
+    if pending and report is not None:
+        report(f"  gave up waiting for backfill of {', '.join(pending)} after {timeout_s:g} s")
+
+
 async def record_real(options: RecordOptions, *, report: Callable[[str], None] | None = None,
                       stop: asyncio.Event | None = None) -> Session:
     """Record real sensors (platform Bluetooth backend) until the duration or ``stop``."""
@@ -121,10 +151,18 @@ async def record_simulated(
     report: Callable[[str], None] | None = None,
     stop: asyncio.Event | None = None,
     truth_writer: Callable[[Path], None] | None = None,
+    settle_timeout_s: float = 10.0,
+    on_sensors: Callable[[Mapping[str, Any], int], None] | None = None,
 ) -> Session:
     """Record simulated sensors over the real bleak client and a bumble GATT link.
 
     ``time_scale`` > 1 runs the virtual radio clock faster than real time (tests, benchmarks).
+    When the sensors have taken their last sample the recorder waits (up to
+    ``settle_timeout_s`` host seconds) until every link has delivered its queue, asked for its
+    lost tail and had its pending gaps filled or given up, so the end of the recording does not
+    cut off backfill. ``on_sensors(sensors, start_ns)`` receives the simulated sensor objects
+    (their ``true_time_s()`` is on the virtual clock) and the virtual time of the session's
+    ``time_s = 0``, for checking alignment against the truth.
     """
     stop = stop or asyncio.Event()
     sensors = [
@@ -143,9 +181,11 @@ async def record_simulated(
                 until=lambda: stop.is_set() or all(s.done.is_set() for s in sims.values()),
                 report=report,
             )
-            for link in hub.links.values():
-                with contextlib.suppress(TimeoutError):
-                    await link.drain(timeout_s=2.0)
+            await _settle(hub, timeout_s=settle_timeout_s, report=report)
+            # link events of the settling phase
+            await _pump(hub, recorder, clock_ns=hub.clock_ns, until=lambda: True, report=report)
+            if on_sensors is not None:
+                on_sensors(sims, recorder.start_ns or 0)
     finally:
         writer.close_logs()
     if truth_writer is not None:

@@ -1,40 +1,88 @@
-"""Running stride length from what the sacrum and thigh sensors see, with a per-runner scale.
+"""Running stride length from the sacrum events (and, on a track, its yaw rate), per-runner scale.
 
-Model
------
-The body's mean forward speed equals the distance it travels over its stance foot divided by the
-contact time, so a stride covers ``stride_length = L_c * stride_time / contact_time`` where
-``L_c`` is the contact length (how far the pelvis travels over the planted foot):
+Models
+------
+A stride covers ``stride_length = speed * stride_time``; stride time is measured well (the
+events), so everything rests on the speed. Two models, both scaled by one per-runner factor
+fitted on a lap of known distance:
 
-- with a thigh sensor on the stride's side: ``L_c = L * (sin(theta_ic) - sin(theta_to))``, the
-  foot's horizontal travel under the hip between initial contact (thigh flexed by ``theta_ic``)
-  and toe-off (thigh extended, ``theta_to`` negative), ``L`` the leg length;
-- without: ``L_c = 2 * L * sin(phi)`` with ``cos(phi) = 1 - dz / L``, the arc of a leg of length
-  ``L`` that lowers the pelvis by ``dz`` (the sacrum's drop from IC to its lowest point in
-  stance, from double integration).
+``contact`` (any running, sacrum events only)
+    Constant contact length (Weyand et al. 2000, J Appl Physiol 89:1991; Hoyt et al. 2000): the
+    forward distance the body travels over its stance foot, ``L_c``, changes much less between
+    strides and speeds than contact time does, so ``speed = L_c / contact_time`` and
+    ``stride_length = L_c * stride_time / contact_time``. ``L_c`` starts at
+    :data:`CONTACT_LENGTH_PER_LEG_LENGTH` x leg length and the lap scale makes it the runner's.
+    Measured on real treadmill running (one runner, 2.5-4.2 m/s, slopes -10..+10 deg,
+    leave-one-trial-out calibration, ``bench/results/stride_length_running.md``): 14 % mean
+    absolute error with the sacrum events (10 % with force-plate contacts); it does not follow
+    contact length changes at constant speed (a cadence change of 7 % that shortens contact
+    time by 9 % reads as 9 % more speed).
+``track`` (running on a standard 400 m track, sacrum yaw rate available)
+    On a bend the body's heading turns at ``speed / R`` (``R`` = :data:`TRACK_BEND_RADIUS_M`, the
+    lane-1 measuring line), so the stride's mean yaw rate about the vertical gives the speed
+    directly (pelvic rotation cancels over a stride). Each bend re-anchors the runner's contact
+    length (median of ``speed * contact_time`` over its strides); strides on the straights use
+    the nearest bend's contact length with their own contact time. The lap scale absorbs a
+    constant lane offset (running 0.3 m wider is +0.8 %). Within 1 % per lap on the simulator
+    (randomised mountings, noise, bias, drift); not measured on real track data.
 
-Both geometries ignore the knee and ankle, so each carries a systematic, runner-specific error;
-one scale factor per runner absorbs it. It is fitted from a known distance (a 400 m lap marked
-by a double tap or a key press): ``scale = known_distance / predicted_distance``, and then applies
-to every later stride. The expected error after one calibration lap is reported in
-``bench/REPORT.md`` (simulator and the treadmill recordings with known belt speed).
+The thigh-geometry and stance-drop models of earlier versions were dropped: the drop geometry
+was worse than a constant contact length on the real recordings (21 % against 14 %), and the
+thigh geometry cannot be validated on either source (no real thigh data; the simulator does not
+link thigh angles to the distance the pelvis travels over the foot).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 
+from gait.strides import MetricWarning
 from stridecue import constants as c
 
 #: Leg length (greater trochanter to floor) as a fraction of body height (anthropometric tables).
 LEG_LENGTH_PER_HEIGHT = 0.53
 
+#: Contact length / leg length used before calibration: 0.70-0.89 on the real treadmill runner
+#: (2.5-4.2 m/s, force-plate contact times), about 0.8-1.1 in Weyand et al. 2000.
+CONTACT_LENGTH_PER_LEG_LENGTH = 0.8
+
+#: Bend radius of lane 1 of a standard 400 m track at its measuring line (36.50 m + 0.30 m), m.
+TRACK_BEND_RADIUS_M = 36.80
+
+#: A stride is on a bend when the 3-stride median of |mean yaw rate| exceeds this, rad/s (2.5 m/s
+#: on lane 1 turns at 0.068 rad/s; straights at 0).
+BEND_MIN_RATE_RADPS = 0.045
+
+#: Strides below this |mean yaw rate| count as straight for the residual gyro bias, rad/s.
+STRAIGHT_MAX_RATE_RADPS = 0.03
+
+#: Strides dropped at each end of a bend (they straddle the join with the straight).
+BEND_TRIM_STRIDES = 2
+
+#: Fewest strides left in a bend to give it a speed.
+BEND_MIN_STRIDES = 6
+
+#: Straight strides take the contact length of bend strides within this time, s.
+ANCHOR_WINDOW_S = 60.0
+
 
 def leg_length_m(athlete: dict[str, float] | None) -> float:
-    """Leg length from the athlete settings: ``leg_length_m``, else 0.53 x ``height_m``, else 0.93 m."""
+    """Leg length from the athlete settings.
+
+    Parameters
+    ----------
+    athlete
+        Settings with ``leg_length_m`` or ``height_m`` (either may be missing).
+
+    Returns
+    -------
+    float
+        ``leg_length_m``, else 0.53 x ``height_m``, else 0.53 x 1.75 m.
+    """
     athlete = athlete or {}
     if athlete.get("leg_length_m"):
         return float(athlete["leg_length_m"])
@@ -43,29 +91,28 @@ def leg_length_m(athlete: dict[str, float] | None) -> float:
     return LEG_LENGTH_PER_HEIGHT * 1.75
 
 
-def contact_length_from_thigh_m(
-    thigh_angle_ic_deg: np.ndarray, thigh_angle_to_deg: np.ndarray, *, leg_length_m: float
-) -> np.ndarray:
-    """Contact length from the thigh angles at IC and toe-off (rigid-leg geometry)."""
-    ic = np.radians(np.asarray(thigh_angle_ic_deg, float))
-    to = np.radians(np.asarray(thigh_angle_to_deg, float))
-    return leg_length_m * (np.sin(ic) - np.sin(to))
-
-
-def contact_length_from_drop_m(drop_m: np.ndarray, *, leg_length_m: float) -> np.ndarray:
-    """Contact length from the pelvis drop during stance (arc of a rigid leg)."""
-    dz = np.clip(np.asarray(drop_m, float), 0.0, 0.5 * leg_length_m)
-    cos_phi = 1.0 - dz / leg_length_m
-    return 2.0 * leg_length_m * np.sqrt(np.clip(1.0 - cos_phi**2, 0.0, None))
-
-
 def stance_drop_m(
     strides: pd.DataFrame, time_s: np.ndarray, acc_vertical_mps2: np.ndarray
 ) -> np.ndarray:
     """The sacrum's drop from IC to its lowest point during contact, per stride (m).
 
     The vertical specific force minus its stride mean is integrated twice over the stride, with
-    the velocity's mean and the position's linear trend removed (periodic motion).
+    the velocity's mean and the position's linear trend removed (periodic motion). No longer
+    used by the stride-length models (kept as a per-stride measure).
+
+    Parameters
+    ----------
+    strides
+        Stride table with ``start_s``, ``end_s`` and ``contact_time_s``.
+    time_s
+        Sample times, s, shape (N,).
+    acc_vertical_mps2
+        Earth-vertical specific force of the sacrum, m/s^2, shape (N,).
+
+    Returns
+    -------
+    numpy.ndarray
+        Drop per stride, m (NaN where the stride has no contact time or too few samples).
     """
     out = np.full(len(strides), np.nan)
     for k, row in enumerate(strides.itertuples(index=False)):
@@ -77,6 +124,8 @@ def stance_drop_m(
         t = time_s[i0:i1]
         dt = np.diff(t, prepend=t[0])
         a = acc_vertical_mps2[i0:i1]
+        if not np.all(np.isfinite(a)):
+            continue
         a = a - np.mean(a)
         v = np.cumsum(a * dt)
         v -= np.mean(v)
@@ -89,51 +138,211 @@ def stance_drop_m(
     return out
 
 
+def stride_yaw_rate_radps(
+    strides: pd.DataFrame, time_s: np.ndarray, yaw_rate_radps: np.ndarray
+) -> np.ndarray:
+    """Mean yaw rate about the earth vertical over each stride (IC to IC of the same foot).
+
+    Over a whole stride the pelvic rotation cancels, so what remains is the turning of the path
+    (plus any uncorrected gyro bias).
+
+    Parameters
+    ----------
+    strides
+        Stride table with ``start_s`` and ``end_s``.
+    time_s
+        Sample times, s, shape (N,).
+    yaw_rate_radps
+        Angular rate about the earth vertical (+ counter-clockwise seen from above), rad/s,
+        shape (N,).
+
+    Returns
+    -------
+    numpy.ndarray
+        Mean yaw rate per stride, rad/s; NaN where the stride holds missing samples.
+    """
+    yaw = np.asarray(yaw_rate_radps, float)
+    t = np.asarray(time_s, float)
+    out = np.full(len(strides), np.nan)
+    if len(t) < 2:
+        return out
+    # Trapezoid cumulative integral: the stride mean is a difference of two lookups.
+    dt = np.diff(t)
+    seg = 0.5 * (yaw[1:] + yaw[:-1]) * dt
+    bad = ~np.isfinite(seg)
+    cum = np.concatenate([[0.0], np.cumsum(np.where(bad, 0.0, seg))])
+    cum_bad = np.concatenate([[0], np.cumsum(bad)])
+    start = strides[c.STRIDE_START_S].to_numpy(float)
+    end = strides[c.STRIDE_END_S].to_numpy(float)
+    ok = np.isfinite(start) & np.isfinite(end) & (end > start) & (start >= t[0]) & (end <= t[-1])
+    i0 = np.clip(np.searchsorted(t, start), 0, len(t) - 1)
+    i1 = np.clip(np.searchsorted(t, end), 0, len(t) - 1)
+    ok &= (i1 - i0) >= 2
+    ok &= (cum_bad[i1] - cum_bad[i0]) == 0
+    span = t[i1] - t[i0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (cum[i1] - cum[i0]) / span
+    out[ok] = mean[ok]
+    return out
+
+
+def bend_speed_mps(
+    stride_yaw_rate_radps: np.ndarray,
+    *,
+    stride_time_s: np.ndarray,
+    track_radius_m: float = TRACK_BEND_RADIUS_M,
+) -> np.ndarray:
+    """Speed on the bends of a track from the strides' mean yaw rate, NaN off the bends.
+
+    A single stride's mean yaw rate carries the stride-to-stride variation of pelvic rotation
+    (a 2 deg difference between its two ICs is 0.05 rad/s), so the speed is taken per bend:
+    strides in time order whose 3-stride median |yaw rate| exceeds :data:`BEND_MIN_RATE_RADPS`
+    form a bend; its first and last :data:`BEND_TRIM_STRIDES` strides (partly on the straight)
+    are dropped, and the time-weighted mean rate of the rest (the heading change over the bend
+    divided by its duration: the per-stride endpoints telescope) times the radius is the speed
+    given to each of them. A residual gyro bias is taken out first: the median rate of the
+    straight strides (|rate| below :data:`STRAIGHT_MAX_RATE_RADPS`), which is zero on a track.
+
+    Parameters
+    ----------
+    stride_yaw_rate_radps
+        Mean yaw rate per stride, rad/s (strides in time order, both sides).
+    stride_time_s
+        Stride durations, s.
+    track_radius_m
+        Radius of the line run on the bends, m.
+
+    Returns
+    -------
+    numpy.ndarray
+        Speed per stride on the bends, m/s; NaN elsewhere, and everywhere when the session has
+        no bend of at least :data:`BEND_MIN_STRIDES` strides.
+    """
+    w = np.asarray(stride_yaw_rate_radps, float).copy()
+    dur = np.asarray(stride_time_s, float)
+    out = np.full(w.shape, np.nan)
+    finite = np.isfinite(w) & np.isfinite(dur)
+    straight = finite & (np.abs(w) < STRAIGHT_MAX_RATE_RADPS)
+    if straight.sum() >= 20:
+        w = w - float(np.median(w[straight]))
+    smooth = pd.Series(np.abs(w)).rolling(3, center=True, min_periods=1).median().to_numpy()
+    on = finite & (smooth > BEND_MIN_RATE_RADPS)
+    edges = np.diff(np.concatenate([[0], on.astype(int), [0]]))
+    for s0, s1 in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        i0, i1 = s0 + BEND_TRIM_STRIDES, s1 - BEND_TRIM_STRIDES
+        if i1 - i0 < BEND_MIN_STRIDES:
+            continue
+        sel = slice(i0, i1)
+        ok = finite[sel]
+        rate = np.sum(w[sel][ok] * dur[sel][ok]) / np.sum(dur[sel][ok])
+        out[sel] = np.where(ok, abs(rate) * track_radius_m, np.nan)
+    return out
+
+
+def _anchored_contact_length_m(
+    start_s: np.ndarray, contact_time_s: np.ndarray, bend_speed: np.ndarray
+) -> np.ndarray:
+    """Contact length per stride anchored on the bends (speed x contact time measured there).
+
+    Bend strides take their own bend's median ``speed x contact time``; other strides take the
+    bend (previous or next, within :data:`ANCHOR_WINDOW_S`) whose median contact time is closest
+    to theirs (a 5-stride median), so a pace change at a lap start follows the bend run at the
+    new pace rather than the one before it.
+    """
+    lc_bend = bend_speed * contact_time_s
+    have = np.isfinite(lc_bend)
+    out = np.full(len(start_s), np.nan)
+    if not have.any():
+        return out
+    idx = np.flatnonzero(have)
+    cut = np.flatnonzero(np.diff(idx) > 1) + 1
+    groups = [idx[g] for g in np.split(np.arange(len(idx)), cut)]
+    lo = np.array([start_s[g[0]] for g in groups])
+    hi = np.array([start_s[g[-1]] for g in groups])
+    value = np.array([np.median(lc_bend[g]) for g in groups])
+    tc_bend = np.array([np.median(contact_time_s[g]) for g in groups])
+    tc_local = pd.Series(contact_time_s).rolling(5, center=True, min_periods=1).median().to_numpy()
+    for k, t in enumerate(start_s):
+        if not (math.isfinite(t) and math.isfinite(tc_local[k])):
+            continue
+        inside = np.flatnonzero((lo <= t) & (t <= hi))
+        if inside.size:
+            out[k] = value[inside[0]]
+            continue
+        before = np.flatnonzero((hi < t) & (t - hi <= ANCHOR_WINDOW_S))
+        after = np.flatnonzero((lo > t) & (lo - t <= ANCHOR_WINDOW_S))
+        cands = [i for i in (before[-1:].tolist() + after[:1].tolist())]
+        if not cands:
+            continue
+        best = min(cands, key=lambda i: abs(math.log(tc_local[k] / tc_bend[i])))
+        out[k] = value[best]
+    return out
+
+
 def running_stride_length_m(
     strides: pd.DataFrame,
     *,
     leg_length_m: float,
     stance_drop_m: np.ndarray | None = None,
     scale: float = 1.0,
+    stride_yaw_rate_radps: np.ndarray | None = None,
+    track_radius_m: float = TRACK_BEND_RADIUS_M,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Uncalibrated-or-scaled stride length per running stride and the model used.
 
     Parameters
     ----------
     strides
-        Stride table with ``stride_time_s``, ``contact_time_s``, and where available
-        ``thigh_angle_ic_deg`` / ``thigh_angle_to_deg``.
+        Running strides in time order with ``start_s``, ``stride_time_s`` and
+        ``contact_time_s``.
     leg_length_m
-        Leg length, m.
+        Leg length, m (sets the uncalibrated contact length).
     stance_drop_m
-        Per-stride pelvis drop during stance (m), for strides without thigh angles.
+        Accepted for compatibility and ignored (the drop geometry was dropped, see the module
+        docstring).
     scale
-        Per-runner scale (1.0 = uncalibrated).
+        Per-runner scale (1.0 = uncalibrated), fitted per model by :func:`fit_scale_from_laps`.
+    stride_yaw_rate_radps
+        Per-stride mean yaw rate (:func:`stride_yaw_rate_radps`); when given and the session
+        shows track bends, strides within :data:`ANCHOR_WINDOW_S` of a bend use ``track``.
+    track_radius_m
+        Bend radius of the line run, m.
 
     Returns
     -------
     stride_length_m, model
-        Lengths (m; NaN where neither model applies) and per-stride ``thigh`` | ``sacrum`` | ``""``.
+        Lengths (m; NaN where contact or stride time is missing or implausible) and per-stride
+        ``track`` | ``contact`` | ``""``.
     """
+    del stance_drop_m
     n = len(strides)
     contact = strides[c.CONTACT_TIME_S].to_numpy(float)
     stride_time = strides[c.STRIDE_TIME_S].to_numpy(float)
+    ok = (
+        np.isfinite(contact) & np.isfinite(stride_time)
+        & (contact > 0.05) & (contact < 0.6 * stride_time)
+    )
+    if (~ok & np.isfinite(contact) & np.isfinite(stride_time)).any():
+        warnings.warn(
+            f"{int((~ok & np.isfinite(contact)).sum())} running strides have an implausible "
+            "contact time (outside 0.05 s .. 0.6 x stride time): no stride length for them",
+            MetricWarning,
+            stacklevel=2,
+        )
     lc = np.full(n, np.nan)
     model = np.full(n, "", dtype=object)
-    if "thigh_angle_ic_deg" in strides and "thigh_angle_to_deg" in strides:
-        thigh = contact_length_from_thigh_m(
-            strides["thigh_angle_ic_deg"].to_numpy(float),
-            strides["thigh_angle_to_deg"].to_numpy(float),
-            leg_length_m=leg_length_m,
+    lc[ok] = CONTACT_LENGTH_PER_LEG_LENGTH * leg_length_m
+    model[ok] = "contact"
+    if stride_yaw_rate_radps is not None and n:
+        start = strides[c.STRIDE_START_S].to_numpy(float)
+        v_bend = bend_speed_mps(
+            stride_yaw_rate_radps, stride_time_s=stride_time, track_radius_m=track_radius_m
         )
-        ok = np.isfinite(thigh) & (thigh > 0)
-        lc[ok] = thigh[ok]
-        model[ok] = "thigh"
-    if stance_drop_m is not None:
-        drop = contact_length_from_drop_m(stance_drop_m, leg_length_m=leg_length_m)
-        ok = ~np.isfinite(lc) & np.isfinite(drop) & (drop > 0)
-        lc[ok] = drop[ok]
-        model[ok] = "sacrum"
+        v_bend[~ok] = np.nan
+        anchored = _anchored_contact_length_m(start, contact, v_bend)
+        use = ok & np.isfinite(anchored)
+        lc[use] = anchored[use]
+        model[use] = "track"
     with np.errstate(invalid="ignore", divide="ignore"):
         length = scale * lc * stride_time / contact
     length[~np.isfinite(length)] = np.nan
@@ -147,15 +356,29 @@ def fit_scale_from_laps(
 
     Strides overlap by one step, so the distance covered in a lap is half the sum of the stride
     lengths that start in it; strides missing inside the lap (NaN lengths, skipped events) are
-    accounted for by the fraction of the lap's time the measured strides cover. Returns
-    ``(scale, lap)``, or ``(nan, None)`` when no lap has enough measured strides.
+    accounted for by the fraction of the lap's time the measured strides cover.
+
+    Parameters
+    ----------
+    strides
+        Stride table with ``start_s``, ``stride_time_s`` and ``length_column``.
+    laps
+        Lap table with ``lap``, ``start_s``, ``end_s``, ``distance_m``.
+    length_column
+        Column of ``strides`` holding the unscaled stride lengths, m.
+
+    Returns
+    -------
+    scale, lap
+        ``(scale, lap number)``, or ``(nan, None)`` when no lap has 20 measured strides.
     """
     if not len(laps) or not len(strides):
         return math.nan, None
     for lap in laps.itertuples(index=False):
         if not math.isfinite(lap.distance_m):
             continue
-        inside = (strides[c.STRIDE_START_S] >= lap.start_s) & (strides[c.STRIDE_START_S] < lap.end_s)
+        start = strides[c.STRIDE_START_S]
+        inside = (start >= lap.start_s) & (start < lap.end_s)
         lengths = strides.loc[inside, length_column].to_numpy(float)
         covered = np.isfinite(lengths)
         if covered.sum() < 20:

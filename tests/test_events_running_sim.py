@@ -1,9 +1,11 @@
 """The running event detector on our own simulator's raw sacrum signals (noisy, drifting IMU).
 
-The simulator's vertical force is a kinematic model, not the real landing shape: the timing
-offsets fitted on real force-plate data (bench/results/events_running.md) leave a constant bias
-on it (about +9 ms with AP, -18 ms vertical only at 200 Hz, seed 3). These tests check that every
-simulated contact is found, one-to-one, with a stable timing (bias bounded, small spread).
+The simulator's contact waveforms are fitted to the real sacrum data the detector's timing
+offsets come from (bench/results/simulator_realism.md), so the detector is unbiased on it with
+the AP signal (about -4 ms here at 4 m/s, 200 Hz, seed 3). Vertical only, the marker comes
+earlier the faster the run, on the real data (about -10 ms per m/s) as on the simulator: about
+-9 ms at 4 m/s on both (real: linear fit of the per-trial bias on speed). These tests check that
+every simulated contact is found, one-to-one, with a stable timing (bias bounded, small spread).
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ def test_simulated_contacts_found(sim_run, use_ap: bool) -> None:
     det = np.interp(ev.ic_pos, np.arange(len(s.true_time_s)), s.true_time_s)
     f1, err = _errors(det, ic_true)
     assert f1 == 1.0
-    assert np.abs(np.mean(err)) < 0.025  # sim-vs-real landing-shape bias, see module docstring
+    # bias: see the module docstring (the vertical-only marker's speed trend is the real one)
+    expected_s, tol_s = (0.0, 0.005) if use_ap else (-0.009, 0.004)
+    assert abs(np.mean(err) - expected_s) < tol_s
     assert np.std(err) < 0.003  # stable timing: contact-to-contact jitter below 3 ms
     ok = np.isfinite(ev.contact_time_s)
     assert abs(np.median(ev.contact_time_s[ok]) - 0.22) < 0.05

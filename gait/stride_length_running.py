@@ -53,7 +53,7 @@ CONTACT_LENGTH_PER_LEG_LENGTH = 0.8
 #: Bend radius of lane 1 of a standard 400 m track at its measuring line (36.50 m + 0.30 m), m.
 TRACK_BEND_RADIUS_M = 36.80
 
-#: A stride is on a bend when the 3-stride median of |mean yaw rate| exceeds this, rad/s (2.5 m/s
+#: A stride is on a bend when the 5-stride mean of its yaw rate exceeds this (in magnitude), rad/s (2.5 m/s
 #: on lane 1 turns at 0.068 rad/s; straights at 0).
 BEND_MIN_RATE_RADPS = 0.045
 
@@ -63,8 +63,8 @@ STRAIGHT_MAX_RATE_RADPS = 0.03
 #: Strides dropped at each end of a bend (they straddle the join with the straight).
 BEND_TRIM_STRIDES = 2
 
-#: Fewest strides left in a bend to give it a speed.
-BEND_MIN_STRIDES = 6
+#: Fewest strides left in a bend to give it a speed (a lane-1 bend at 5.5 m/s holds ~60).
+BEND_MIN_STRIDES = 20
 
 #: Straight strides take the contact length of bend strides within this time, s.
 ANCHOR_WINDOW_S = 60.0
@@ -178,10 +178,10 @@ def stride_yaw_rate_radps(
     i0 = np.clip(np.searchsorted(t, start), 0, len(t) - 1)
     i1 = np.clip(np.searchsorted(t, end), 0, len(t) - 1)
     ok &= (i1 - i0) >= 2
-    ok &= (cum_bad[i1] - cum_bad[i0]) == 0
-    span = t[i1] - t[i0]
+    ok &= (cum_bad[np.clip(i1, 0, len(t) - 1)] - cum_bad[np.clip(i0 - 1, 0, None)]) == 0
+    # The heading at the exact IC times (interpolated), so the rotation cancels to the sample.
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (cum[i1] - cum[i0]) / span
+        mean = (np.interp(end, t, cum) - np.interp(start, t, cum)) / (end - start)
     out[ok] = mean[ok]
     return out
 
@@ -196,7 +196,7 @@ def bend_speed_mps(
 
     A single stride's mean yaw rate carries the stride-to-stride variation of pelvic rotation
     (a 2 deg difference between its two ICs is 0.05 rad/s), so the speed is taken per bend:
-    strides in time order whose 3-stride median |yaw rate| exceeds :data:`BEND_MIN_RATE_RADPS`
+    strides in time order whose 5-stride mean yaw rate (in magnitude) exceeds :data:`BEND_MIN_RATE_RADPS`
     form a bend; its first and last :data:`BEND_TRIM_STRIDES` strides (partly on the straight)
     are dropped, and the time-weighted mean rate of the rest (the heading change over the bend
     divided by its duration: the per-stride endpoints telescope) times the radius is the speed
@@ -225,7 +225,7 @@ def bend_speed_mps(
     straight = finite & (np.abs(w) < STRAIGHT_MAX_RATE_RADPS)
     if straight.sum() >= 20:
         w = w - float(np.median(w[straight]))
-    smooth = pd.Series(np.abs(w)).rolling(3, center=True, min_periods=1).median().to_numpy()
+    smooth = np.abs(pd.Series(w).rolling(5, center=True, min_periods=1).mean().to_numpy())
     on = finite & (smooth > BEND_MIN_RATE_RADPS)
     edges = np.diff(np.concatenate([[0], on.astype(int), [0]]))
     for s0, s1 in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):

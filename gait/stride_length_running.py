@@ -7,9 +7,10 @@ events), so everything rests on the speed. Two models, both scaled by one per-ru
 fitted on a lap of known distance:
 
 ``contact`` (any running, sacrum events only)
-    Constant contact length (Weyand et al. 2000, J Appl Physiol 89:1991; Hoyt et al. 2000): the
-    forward distance the body travels over its stance foot, ``L_c``, changes much less between
-    strides and speeds than contact time does, so ``speed = L_c / contact_time`` and
+    Constant contact length (approximately so across speeds in Weyand et al. 2000, J Appl
+    Physiol 89:1991): the forward distance the body travels over its stance foot, ``L_c``,
+    changes much less between strides and speeds than contact time does, so
+    ``speed = L_c / contact_time`` and
     ``stride_length = L_c * stride_time / contact_time``. ``L_c`` starts at
     :data:`CONTACT_LENGTH_PER_LEG_LENGTH` x leg length and the lap scale makes it the runner's.
     Measured on real treadmill running (one runner, 2.5-4.2 m/s, slopes -10..+10 deg,
@@ -47,14 +48,14 @@ from stridecue import constants as c
 LEG_LENGTH_PER_HEIGHT = 0.53
 
 #: Contact length / leg length used before calibration: 0.70-0.89 on the real treadmill runner
-#: (2.5-4.2 m/s, force-plate contact times), about 0.8-1.1 in Weyand et al. 2000.
+#: (2.5-4.2 m/s, force-plate contact times; it rises with speed there, 0.65 -> 0.82 m).
 CONTACT_LENGTH_PER_LEG_LENGTH = 0.8
 
 #: Bend radius of lane 1 of a standard 400 m track at its measuring line (36.50 m + 0.30 m), m.
 TRACK_BEND_RADIUS_M = 36.80
 
-#: A stride is on a bend when the 5-stride mean of its yaw rate exceeds this (in magnitude), rad/s (2.5 m/s
-#: on lane 1 turns at 0.068 rad/s; straights at 0).
+#: A stride is on a bend when the 5-stride mean of its yaw rate exceeds this in magnitude, rad/s
+#: (2.5 m/s on lane 1 turns at 0.068 rad/s; straights at 0).
 BEND_MIN_RATE_RADPS = 0.045
 
 #: Strides below this |mean yaw rate| count as straight for the residual gyro bias, rad/s.
@@ -196,11 +197,11 @@ def bend_speed_mps(
 
     A single stride's mean yaw rate carries the stride-to-stride variation of pelvic rotation
     (a 2 deg difference between its two ICs is 0.05 rad/s), so the speed is taken per bend:
-    strides in time order whose 5-stride mean yaw rate (in magnitude) exceeds :data:`BEND_MIN_RATE_RADPS`
-    form a bend; its first and last :data:`BEND_TRIM_STRIDES` strides (partly on the straight)
-    are dropped, and the time-weighted mean rate of the rest (the heading change over the bend
-    divided by its duration: the per-stride endpoints telescope) times the radius is the speed
-    given to each of them. A residual gyro bias is taken out first: the median rate of the
+    strides in time order whose 5-stride mean yaw rate exceeds :data:`BEND_MIN_RATE_RADPS` in
+    magnitude form a bend; its first and last :data:`BEND_TRIM_STRIDES` strides (partly on the
+    straight) are dropped, and the time-weighted mean rate of the rest (the heading change over
+    the bend divided by its duration: the per-stride endpoints telescope) times the radius is
+    the speed given to each of them. A residual gyro bias is taken out first: the median rate of the
     straight strides (|rate| below :data:`STRAIGHT_MAX_RATE_RADPS`), which is zero on a track.
 
     Parameters

@@ -60,7 +60,9 @@ def test_implausible_contact_time_gives_warning_and_nan():
     s.loc[7, "contact_time_s"] = np.nan
     with pytest.warns(MetricWarning, match="implausible contact time"):
         length, model = running_stride_length_m(s, leg_length_m=1.0)
-    assert np.isnan(length[[3, 7]]).all() and model[3] == "" and model[7] == ""
+    assert np.isnan(length[[3, 7]]).all()
+    assert model[3] == ""
+    assert model[7] == ""
     assert np.isfinite(np.delete(length, [3, 7])).all()
 
 
@@ -76,7 +78,8 @@ def test_stride_yaw_rate_cancels_pelvic_rotation_and_flags_gaps():
     yaw[int(5.0 * fs)] = np.nan
     w = stride_yaw_rate_radps(s, t, yaw)
     hit = (s["start_s"] < 5.0) & (s["end_s"] > 5.0)
-    assert np.isnan(w[hit]).all() and np.isfinite(w[~hit]).all()
+    assert np.isnan(w[hit]).all()
+    assert np.isfinite(w[~hit]).all()
 
 
 def _track_session(speeds_per_lap: list[float], seed: int = 1):
@@ -132,7 +135,8 @@ def test_fit_scale_from_laps_recovers_known_scale():
     laps = pd.DataFrame({"lap": [1], "start_s": [0.0], "end_s": [lap_end], "distance_m": [dist]})
     s.loc[10:14, "raw"] = np.nan  # missing strides are accounted for by the covered time
     scale, lap = fit_scale_from_laps(s, laps, "raw")
-    assert lap == 1 and scale == pytest.approx(1.25, rel=0.01)
+    assert lap == 1
+    assert scale == pytest.approx(1.25, rel=0.01)
     empty = laps.assign(distance_m=np.nan)
     assert np.isnan(fit_scale_from_laps(s, empty, "raw")[0])
 
@@ -181,7 +185,8 @@ def test_contact_model_on_real_treadmill_running(shared_data):
     d = pd.DataFrame(rows)
     truth = d["speed"] * d["stride_time_s"]
     pred, model = running_stride_length_m(d.assign(start_s=0.0, end_s=1.0), leg_length_m=0.917)
-    assert set(model) == {"contact"} and len(d) == 16
+    assert set(model) == {"contact"}
+    assert len(d) == 16
 
     def loto_mae(p):
         e = [np.abs(truth[i] / p[i] * p / truth - 1).drop(i) for i in range(len(d))]

@@ -328,7 +328,12 @@ class Kinematics:
         b = p["braking_mps"]
         ts = 60.0 / p["cadence_spm"]
         tc = d * ts
-        f_z, _, m_run = running_contact_profiles(step_phase * ts, ts, tc, b, p["speed_mps"])
+        f_z, m_run = np.empty(self.n), np.empty(self.n)
+        for i in range(0, self.n, 200_000):  # in blocks: bounded temporaries on long sessions
+            k = slice(i, i + 200_000)
+            f_z[k], _, m_run[k] = running_contact_profiles(
+                step_phase[k] * ts[k], ts[k], tc[k], b[k], p["speed_mps"][k]
+            )
         m_walk = 0.5 * b * np.cos(2 * np.pi * (2.0 * self.phi - 0.08))
         self.v_fwd = p["speed_mps"] + gw * (w * m_run + (1.0 - w) * m_walk)
         self.s = _cumtrapz(self.v_fwd, self.dt)

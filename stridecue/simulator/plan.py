@@ -95,8 +95,8 @@ class Phase:
     knee_flexion_ic_deg
         Knee flexion at initial contact, used only for the foot-contact distance truth.
     braking_mps
-        Forward speed lost during the braking half of contact (running) or the speed
-        fluctuation (walking).
+        Forward speed taken off by the braking pulse at the start of contact and given back by
+        propulsion (running), or the speed fluctuation (walking).
     lateral_sway_m, walk_vertical_m
         Peak-to-peak medio-lateral sway; walking vertical excursion (running's follows from
         the flight time).

@@ -294,7 +294,7 @@ def running_stride_length_m(
     Parameters
     ----------
     strides
-        Running strides in time order with ``start_s``, ``stride_time_s`` and
+        Running strides (any order) with ``start_s``, ``stride_time_s`` and
         ``contact_time_s``.
     leg_length_m
         Leg length, m (sets the uncalibrated contact length).
@@ -335,12 +335,16 @@ def running_stride_length_m(
     lc[ok] = CONTACT_LENGTH_PER_LEG_LENGTH * leg_length_m
     model[ok] = "contact"
     if stride_yaw_rate_radps is not None and n:
+        # Bends are runs of consecutive strides: work in time order, whatever the table's order.
         start = strides[c.STRIDE_START_S].to_numpy(float)
+        order = np.argsort(start, kind="stable")
+        yaw = np.asarray(stride_yaw_rate_radps, float)[order]
         v_bend = bend_speed_mps(
-            stride_yaw_rate_radps, stride_time_s=stride_time, track_radius_m=track_radius_m
+            yaw, stride_time_s=stride_time[order], track_radius_m=track_radius_m
         )
-        v_bend[~ok] = np.nan
-        anchored = _anchored_contact_length_m(start, contact, v_bend)
+        v_bend[~ok[order]] = np.nan
+        anchored = np.full(n, np.nan)
+        anchored[order] = _anchored_contact_length_m(start[order], contact[order], v_bend)
         use = ok & np.isfinite(anchored)
         lc[use] = anchored[use]
         model[use] = "track"

@@ -124,6 +124,13 @@ def test_track_model_follows_pace_and_cadence_changes_after_one_scale():
     assert ok.mean() > 0.95
     # Contact length is the same in every lap here, so per stride it is within ~2-3 %.
     assert np.sqrt(np.mean(err[ok] ** 2)) < 0.03
+    # The table's order does not matter (e.g. all left strides, then all right ones).
+    perm = np.argsort(s["start_s"].to_numpy() + 1e4 * (np.arange(len(s)) % 2), kind="stable")
+    shuffled, model2 = running_stride_length_m(
+        s.iloc[perm].reset_index(drop=True), leg_length_m=1.0, stride_yaw_rate_radps=yaw[perm]
+    )
+    np.testing.assert_allclose(shuffled, length[perm])
+    assert (model2 == model[perm]).all()
 
 
 def test_fit_scale_from_laps_recovers_known_scale():

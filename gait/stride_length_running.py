@@ -58,7 +58,7 @@ TRACK_BEND_RADIUS_M = 36.80
 #: (2.5 m/s on lane 1 turns at 0.068 rad/s; straights at 0).
 BEND_MIN_RATE_RADPS = 0.045
 
-#: Strides below this |mean yaw rate| count as straight for the residual gyro bias, rad/s.
+#: Strides whose 9-stride mean |yaw rate| is below this count as straight (gyro bias), rad/s.
 STRAIGHT_MAX_RATE_RADPS = 0.03
 
 #: Strides dropped at each end of a bend (they straddle the join with the straight).
@@ -201,8 +201,9 @@ def bend_speed_mps(
     magnitude form a bend; its first and last :data:`BEND_TRIM_STRIDES` strides (partly on the
     straight) are dropped, and the time-weighted mean rate of the rest (the heading change over
     the bend divided by its duration: the per-stride endpoints telescope) times the radius is
-    the speed given to each of them. A residual gyro bias is taken out first: the median rate of the
-    straight strides (|rate| below :data:`STRAIGHT_MAX_RATE_RADPS`), which is zero on a track.
+    the speed given to each of them. A residual gyro bias is taken out first: the same
+    time-weighted mean over the straights (9-stride mean rate below
+    :data:`STRAIGHT_MAX_RATE_RADPS`, ends trimmed), whose true heading change is zero on a track.
 
     Parameters
     ----------
@@ -223,19 +224,29 @@ def bend_speed_mps(
     dur = np.asarray(stride_time_s, float)
     out = np.full(w.shape, np.nan)
     finite = np.isfinite(w) & np.isfinite(dur)
-    straight = finite & (np.abs(w) < STRAIGHT_MAX_RATE_RADPS)
-    if straight.sum() >= 20:
-        w = w - float(np.median(w[straight]))
+    w0 = np.where(finite, w, 0.0)
+
+    def runs(mask: np.ndarray, min_len: int) -> list[slice]:
+        edges = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
+        out_runs = []
+        for s0, s1 in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            i0, i1 = s0 + BEND_TRIM_STRIDES, s1 - BEND_TRIM_STRIDES
+            if i1 - i0 >= min_len:
+                out_runs.append(slice(i0, i1))
+        return out_runs
+
     smooth = np.abs(pd.Series(w).rolling(5, center=True, min_periods=1).mean().to_numpy())
-    on = finite & (smooth > BEND_MIN_RATE_RADPS)
-    edges = np.diff(np.concatenate([[0], on.astype(int), [0]]))
-    for s0, s1 in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-        i0, i1 = s0 + BEND_TRIM_STRIDES, s1 - BEND_TRIM_STRIDES
-        if i1 - i0 < BEND_MIN_STRIDES:
-            continue
-        sel = slice(i0, i1)
+    # Residual bias: the heading change over the straights (zero on a track) per unit time.
+    smooth9 = np.abs(pd.Series(w).rolling(9, center=True, min_periods=1).mean().to_numpy())
+    straights = runs(finite & (smooth9 < STRAIGHT_MAX_RATE_RADPS), 10)
+    t_straight = sum(float(np.sum(dur[r][finite[r]])) for r in straights)
+    if straights and t_straight > 0:
+        bias = sum(float(np.sum((w0 * dur)[r][finite[r]])) for r in straights) / t_straight
+        w0 = w0 - bias
+        smooth = pd.Series(w - bias).rolling(5, center=True, min_periods=1).mean().abs().to_numpy()
+    for sel in runs(finite & (smooth > BEND_MIN_RATE_RADPS), BEND_MIN_STRIDES):
         ok = finite[sel]
-        rate = np.sum(w[sel][ok] * dur[sel][ok]) / np.sum(dur[sel][ok])
+        rate = np.sum(w0[sel][ok] * dur[sel][ok]) / np.sum(dur[sel][ok])
         out[sel] = np.where(ok, abs(rate) * track_radius_m, np.nan)
     return out
 

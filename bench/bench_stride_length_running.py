@@ -340,6 +340,19 @@ cadence changes at one speed, as the demo plan does), so the simulator does not 
 real data does. The `track` model does not depend on those knobs: its error on the simulator is
 the measurement chain's (events, yaw rate, bias, stride-to-stride pelvic rotation).
 
+## Limits and open points
+- `track` assumes the runner holds the lane-1 line on the bends (36.80 m); another lane is
+  `track_radius_m` = 36.80 + 1.22 x (lane - 1). A constant offset is absorbed by the lap scale;
+  a change after calibration is not (0.5 m = 1.4 %).
+- On the simulator the bend speeds read 0 to +2.4 % high depending on the plan (largest at
+  4.5 m/s; not explained yet); the lap scale removes the common part, the rest is the residual
+  above.
+- Straights use the contact length of a neighbouring bend: a pace change in the middle of a
+  straight is followed only through contact time (the `contact` model's weakness) until the
+  next bend.
+- `contact` alone reads a cadence change at constant speed as a speed change (demo: +8.7 %)
+  whenever contact time changes with it; it is the fallback, not the recommendation, on a track.
+
 ## Anchors (published)
 - Foot-worn IMU in the shoe sole, 27 runners, motion capture: stride length 0.022 +- 0.157 m,
   speed 0.032 +- 0.274 m/s with foot trajectory integration (Zrenner et al. 2018, Sensors,

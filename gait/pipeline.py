@@ -45,7 +45,7 @@ from gait.stride_length_running import (
     fit_scale_from_laps,
     leg_length_m,
     running_stride_length_m,
-    stance_drop_m,
+    stride_yaw_rate_radps,
 )
 from gait.strides import (
     MetricWarning,
@@ -425,8 +425,12 @@ def _stride_lengths(
     run = (out["activity"] == c.RUNNING).to_numpy()
     if run.any():
         leg = leg_length_m(dict(athlete))
-        drop = stance_drop_m(out.loc[run], t, trunk.vertical_mps2)
-        raw, model = running_stride_length_m(out.loc[run], leg_length_m=leg, stance_drop_m=drop)
+        yaw = None
+        if trunk.yaw_rate_radps is not None:
+            yaw = stride_yaw_rate_radps(out.loc[run], t, trunk.yaw_rate_radps)
+        raw, model = running_stride_length_m(
+            out.loc[run], leg_length_m=leg, stride_yaw_rate_radps=yaw
+        )
         # One scale per model (thigh geometry, sacrum geometry): each has its own bias.
         scaled = np.full(len(raw), np.nan)
         scales: dict[str, Any] = {}
@@ -451,7 +455,7 @@ def _stride_lengths(
             scales[name] = {"scale": scale, "source": source, "strides": int(mask.sum())}
         out.loc[run, c.STRIDE_LENGTH_M] = scaled
         info["running"] = {
-            "model": "contact length x stride time / contact time",
+            "model": "track-bend speed anchoring (yaw rate x bend radius) / constant contact length",
             "leg_length_m": leg,
             "scales": scales,
         }

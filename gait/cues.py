@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -290,8 +290,3 @@ def run_cues(
         for idx, row in zip(ordered.index, ordered.to_dict("records"), strict=True):
             engine.update(row, int(idx))
     return pd.DataFrame([cue.as_dict() for cue in engine.cues_], columns=list(CUE_COLUMNS))
-
-
-def with_threshold(rules: list[CueRule], name: str, **changes: Any) -> list[CueRule]:
-    """A copy of ``rules`` with the named rule's fields changed."""
-    return [replace(r, **changes) if r.name == name else r for r in rules]

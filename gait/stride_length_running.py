@@ -92,53 +92,6 @@ def leg_length_m(athlete: dict[str, float] | None) -> float:
     return LEG_LENGTH_PER_HEIGHT * 1.75
 
 
-def stance_drop_m(
-    strides: pd.DataFrame, time_s: np.ndarray, acc_vertical_mps2: np.ndarray
-) -> np.ndarray:
-    """The sacrum's drop from IC to its lowest point during contact, per stride (m).
-
-    The vertical specific force minus its stride mean is integrated twice over the stride, with
-    the velocity's mean and the position's linear trend removed (periodic motion). No longer
-    used by the stride-length models (kept as a per-stride measure).
-
-    Parameters
-    ----------
-    strides
-        Stride table with ``start_s``, ``end_s`` and ``contact_time_s``.
-    time_s
-        Sample times, s, shape (N,).
-    acc_vertical_mps2
-        Earth-vertical specific force of the sacrum, m/s^2, shape (N,).
-
-    Returns
-    -------
-    numpy.ndarray
-        Drop per stride, m (NaN where the stride has no contact time or too few samples).
-    """
-    out = np.full(len(strides), np.nan)
-    for k, row in enumerate(strides.itertuples(index=False)):
-        if not math.isfinite(row.contact_time_s):
-            continue
-        i0, i1 = np.searchsorted(time_s, [row.start_s, row.end_s])
-        if i1 - i0 < 10:
-            continue
-        t = time_s[i0:i1]
-        dt = np.diff(t, prepend=t[0])
-        a = acc_vertical_mps2[i0:i1]
-        if not np.all(np.isfinite(a)):
-            continue
-        a = a - np.mean(a)
-        v = np.cumsum(a * dt)
-        v -= np.mean(v)
-        p = np.cumsum(v * dt)
-        p -= np.polyval(np.polyfit(t - t[0], p, 1), t - t[0])
-        n_contact = int(np.searchsorted(t, row.start_s + row.contact_time_s))
-        if n_contact < 2:
-            continue
-        out[k] = float(p[0] - np.min(p[:n_contact]))
-    return out
-
-
 def stride_yaw_rate_radps(
     strides: pd.DataFrame, time_s: np.ndarray, yaw_rate_radps: np.ndarray
 ) -> np.ndarray:
@@ -295,7 +248,6 @@ def running_stride_length_m(
     strides: pd.DataFrame,
     *,
     leg_length_m: float,
-    stance_drop_m: np.ndarray | None = None,
     scale: float = 1.0,
     stride_yaw_rate_radps: np.ndarray | None = None,
     track_radius_m: float = TRACK_BEND_RADIUS_M,
@@ -309,9 +261,6 @@ def running_stride_length_m(
         ``contact_time_s``.
     leg_length_m
         Leg length, m (sets the uncalibrated contact length).
-    stance_drop_m
-        Accepted for compatibility and ignored (the drop geometry was dropped, see the module
-        docstring).
     scale
         Per-runner scale (1.0 = uncalibrated), fitted per model by :func:`fit_scale_from_laps`.
     stride_yaw_rate_radps
@@ -326,7 +275,6 @@ def running_stride_length_m(
         Lengths (m; NaN where contact or stride time is missing or implausible) and per-stride
         ``track`` | ``contact`` | ``""``.
     """
-    del stance_drop_m
     n = len(strides)
     contact = strides[c.CONTACT_TIME_S].to_numpy(float)
     stride_time = strides[c.STRIDE_TIME_S].to_numpy(float)

@@ -8,7 +8,6 @@ A stride runs from the initial contact (IC) of one foot to the next IC of the sa
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -261,9 +260,3 @@ def _asymmetry_name(metric: str) -> str:
         if metric.endswith(unit):
             return metric[: -len(unit)] + "_asymmetry" + unit
     return metric + "_asymmetry"
-
-
-def warn_if_empty(strides: pd.DataFrame, column: str, reason: str) -> None:
-    """Warn once when a column is NaN for every stride."""
-    if len(strides) and column in strides and strides[column].isna().all():
-        warnings.warn(f"{column} not measured: {reason}", MetricWarning, stacklevel=2)

@@ -18,7 +18,10 @@ DURATION_S = 60.0
 N = int(DURATION_S * RATE_HZ)
 DROPS = [(12.0, 5.0), (30.0, 5.0), (47.0, 5.0)]
 PPM = {"sacrum": 80.0, "thigh_left": -60.0}
-TIME_SCALE = 8.0
+# The radio's virtual clock runs TIME_SCALE times faster than real time, so any event-loop
+# scheduling delay on a loaded machine reaches the arrival stamps multiplied by it; 4x keeps that
+# well under the 2 ms alignment bound while the test stays short.
+TIME_SCALE = 4.0
 
 
 def ramp_signal(n: int, ppm: float) -> SimulatedSignal:

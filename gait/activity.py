@@ -26,7 +26,7 @@ from gait.events_walking import vertical_acceleration
 from stridecue.constants import GRAVITY_MPS2, RUNNING, STILL, WALKING
 from stridecue.errors import InputError
 
-__all__ = ["classify_activity", "classify_windows"]
+__all__ = ["classify_activity", "classify_windows", "merge_short_runs"]
 
 _STILL_STD_MPS2 = 0.3
 _RUN_HIGH_G = 1.8
@@ -117,6 +117,36 @@ def _runs(labels: list[str], times: np.ndarray) -> list[list]:
     return out
 
 
+def merge_short_runs(runs: list[list], min_bout_s: float) -> list[list]:
+    """Merge runs ``[start_s, end_s, label]`` shorter than ``min_bout_s`` into a neighbour.
+
+    Shortest first, into the longer neighbour; equal neighbours are then joined.
+    """
+    runs = [list(r) for r in runs]
+    while len(runs) > 1:
+        lengths = [r[1] - r[0] for r in runs]
+        k = int(np.argmin(lengths))
+        if lengths[k] >= min_bout_s:
+            break
+        if k == 0:
+            j = 1
+        elif k == len(runs) - 1:
+            j = k - 1
+        else:
+            j = k - 1 if lengths[k - 1] >= lengths[k + 1] else k + 1
+        lo, hi = min(j, k), max(j, k)
+        merged = [runs[lo][0], runs[hi][1], runs[j][2]]
+        runs[lo : hi + 1] = [merged]
+        joined: list[list] = []
+        for r in runs:
+            if joined and joined[-1][2] == r[2]:
+                joined[-1][1] = r[1]
+            else:
+                joined.append(r)
+        runs = joined
+    return runs
+
+
 def classify_activity(
     acc_mps2: np.ndarray,
     *,
@@ -172,29 +202,7 @@ def classify_activity(
     labels = windows["activity"].tolist()
     # segment boundaries halfway between window centres
     edges = np.concatenate([[0.0], (centres[1:] + centres[:-1]) / 2, [duration]])
-    runs = _runs(labels, edges)
-    while len(runs) > 1:
-        lengths = [r[1] - r[0] for r in runs]
-        k = int(np.argmin(lengths))
-        if lengths[k] >= min_bout_s:
-            break
-        if k == 0:
-            j = 1
-        elif k == len(runs) - 1:
-            j = k - 1
-        else:
-            j = k - 1 if lengths[k - 1] >= lengths[k + 1] else k + 1
-        lo, hi = min(j, k), max(j, k)
-        merged = [runs[lo][0], runs[hi][1], runs[j][2]]
-        runs[lo : hi + 1] = [merged]
-        # join equal neighbours
-        joined: list[list] = []
-        for r in runs:
-            if joined and joined[-1][2] == r[2]:
-                joined[-1][1] = r[1]
-            else:
-                joined.append(r)
-        runs = joined
+    runs = merge_short_runs(_runs(labels, edges), min_bout_s)
     frame = pd.DataFrame(runs, columns=["start_s", "end_s", "activity"])
     frame["start_s"] += start_time_s
     frame["end_s"] += start_time_s

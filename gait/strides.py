@@ -244,7 +244,7 @@ def add_asymmetry(strides: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFra
     for metric in metrics:
         if metric not in out:
             continue
-        name = _asymmetry_name(metric)
+        name = asymmetry_name(metric)
         last = {c.LEFT: math.nan, c.RIGHT: math.nan}
         vals = []
         for side, value in zip(out[c.SIDE], out[metric], strict=True):
@@ -255,7 +255,7 @@ def add_asymmetry(strides: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFra
     return out
 
 
-def _asymmetry_name(metric: str) -> str:
+def asymmetry_name(metric: str) -> str:
     for unit in ("_deg", "_m", "_s", "_spm", "_mps"):
         if metric.endswith(unit):
             return metric[: -len(unit)] + "_asymmetry" + unit

@@ -61,7 +61,10 @@ def test_cues_in_lap_1_but_not_lap_2(demo_result) -> None:
     lap1, lap2 = laps.iloc[0], laps.iloc[1]
     in1 = cues[(cues[c.TIME_S] >= lap1.start_s) & (cues[c.TIME_S] < lap1.end_s)]
     in2 = cues[(cues[c.TIME_S] >= lap2.start_s) & (cues[c.TIME_S] < lap2.end_s)]
-    assert len(in1) >= 2 and set(in1["rule"]) == {"overstride"}
+    # Lap 1 overstrides with more anterior tilt than the warm-up jog that set the baseline:
+    # overstride (the higher priority) speaks first, the tilt cue in the gaps between.
+    assert len(in1) >= 2 and in1["rule"].iloc[0] == "overstride"
+    assert set(in1["rule"]) <= {"overstride", "anterior_tilt"}
     assert in2.empty
     # the first overstride cue comes within a few strides of lap 1's start
     assert in1[c.TIME_S].iloc[0] - lap1.start_s < 8.0

@@ -1,0 +1,774 @@
+"""The analysis, fed in pieces: samples in, strides and cues out, with a bounded look-ahead.
+
+This is *the* analysis: :func:`gait.pipeline.analyse_tables` is this class fed a whole session in
+one piece, the live session feeds it every sample block as it arrives, and replay feeds it the
+recorded blocks in their arrival order. Whatever the piece sizes, every computation sees exactly
+the same numbers, because every computation is anchored to absolute grid positions, never to
+where a piece happened to end:
+
+1. **Grid** (:class:`gait.grid.SensorGrid`): each sensor's samples interpolated on one uniform
+   grid at the sacrum's rate; a grid point is decided once a later sample has arrived (or the
+   sensor has fallen ``stale_after_s`` behind the sacrum: its values are held and marked invalid).
+2. **Orientation** per sensor with a gyroscope: the streaming VQF filter (exactly the batch result
+   whatever the chunking), fed grid point by grid point.
+3. **Calibration**: the stored one, else ``calibration.alignment.auto_calibrate`` tried on the
+   session so far every ``calibration_every_s`` (at fixed grid points); after a first success it
+   waits ``calibration_confirm_s`` more of movement and takes that result. Until then strides get
+   no angles.
+4. **Blocks** of ``block_s``, at fixed grid positions: block ``k`` covers ``[k B, (k+1) B)`` and
+   is computed, once the grid reaches ``(k+1) B + lookahead``, from the window
+   ``[k B - context, (k+1) B + lookahead)``: anatomical angles (pelvis, thighs, hips), the sacrum
+   acceleration in the travel frame, the activity label (still / walking / running, from the
+   ``activity_window_s`` ending at the window's end), and the gait events with the running or
+   walking detector; only the block's own samples and events are kept.
+5. **Strides**: consecutive initial contacts of alternating feet, the checks of
+   :func:`gait.strides.build_strides` with a causal local step-time median; per-stride metrics from
+   the block outputs over the stride (:func:`gait.strides.add_angle_metrics`,
+   :func:`gait.strides.add_trunk_metrics`), asymmetry against the other side's latest stride,
+   stability over trailing windows of strides, data quality (a stride over a gap is flagged and
+   its metrics blanked); then the cue engine.
+6. **Finish** (end of the session, the same for both): laps from key presses or double taps
+   (detected in blocks of ``tap_block_s`` with ``tap_context_s`` of history), running stride
+   length scaled from a marked lap, lap numbers, bouts (block labels merged into bouts of at least
+   ``min_bout_s``), the summary.
+
+A stride is decided ``lookahead_s`` plus up to one block after its last initial contact
+(0.75-1.25 s with the defaults, about one or two strides); the cue follows within milliseconds
+(benchmarked in ``bench/bench_live.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from calibration.alignment import auto_calibrate
+from calibration.model import Calibration, CalibrationError
+from gait import quaternion as quat
+from gait.activity import classify_windows, merge_short_runs
+from gait.angles import hip_angles, pelvis_angles, thigh_angles, travel_heading_rad
+from gait.cues import Cue, CueEngine, CueRule
+from gait.events_running import assign_running_sides, detect_running_events
+from gait.events_walking import detect_walking_events
+from gait.grid import Ring, SensorGrid
+from gait.laps import detect_double_taps
+from gait.orientation import OrientationEstimator
+from gait.signal import project_on_vertical, vertical_axis_from_gravity
+from gait.stability import (
+    StabilitySettings,
+    autocorrelation_at,
+    harmonic_ratio,
+    local_divergence_exponent,
+)
+from gait.stride_length import walking_stride_length_m
+from gait.stride_length_running import leg_length_m, stride_yaw_rate_radps
+from gait.strides import (
+    MAX_STRIDE_TIME_S,
+    STEP_TIME_TOLERANCE,
+    MetricWarning,
+    add_angle_metrics,
+    add_trunk_metrics,
+    asymmetry_name,
+)
+from stridecue import constants as c
+
+logger = logging.getLogger(__name__)
+
+#: Sensor height above the ground as a fraction of body height (L5/S1 level).
+SENSOR_HEIGHT_PER_HEIGHT = 0.55
+
+#: Per-sample outputs of the blocks (columns of the derived buffer).
+DERIVED = (
+    c.PELVIS_TILT_DEG, c.PELVIS_OBLIQUITY_DEG, c.PELVIS_ROTATION_DEG,
+    "thigh_angle_left_deg", "thigh_angle_right_deg", "hip_flexion_left_deg", "hip_flexion_right_deg",
+    "vertical_mps2", "forward_mps2", "left_mps2", "yaw_rate_radps",
+    "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "valid",
+)
+_D = {name: k for k, name in enumerate(DERIVED)}
+_ANGLE_NAMES = DERIVED[:7]
+
+#: Metrics whose left-minus-right difference is reported per stride.
+ASYMMETRY_METRICS = ("hip_extension_peak_deg", "thigh_angle_ic_deg", c.CONTACT_TIME_S)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Settings of one analysis (stored in ``summary.json`` under ``settings``)."""
+
+    orientation_method: str = "vqf"
+    lap_distance_m: float = 400.0
+    detect_double_taps: bool = True
+    stride_length_scale: float | None = None  # per-runner scale from an earlier session
+    stability: StabilitySettings = field(default_factory=StabilitySettings)
+    cue_min_gap_s: float = 6.0
+    block_s: float = 0.5
+    context_s: float = 2.5
+    lookahead_s: float = 0.75
+    activity_window_s: float = 3.0
+    min_bout_s: float = 3.0
+    trunk_heading_window_s: float = 2.0
+    calibration_every_s: float = 5.0
+    calibration_confirm_s: float = 10.0
+    calibration_search_s: float = 180.0
+    stale_after_s: float = 2.0
+    tap_block_s: float = 2.0
+    tap_context_s: float = 10.0
+    baseline_strides: int = 60  # running strides forming the personal baseline when none is given
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        d = asdict(self)
+        d["stability"] = self.stability.as_dict()
+        return d
+
+
+@dataclass
+class _Ic:
+    pos: float  # absolute grid position (fractional)
+    side: str
+    to_pos: float  # NaN where none
+    activity: str
+
+
+class StreamAnalyser:
+    """Samples in (any piece sizes, time order per sensor), strides and cues out.
+
+    Parameters
+    ----------
+    sampling_rate_hz
+        Rate of the analysis grid (the sacrum's nominal rate), Hz.
+    placements
+        Sensors of the session (must include ``sacrum``).
+    athlete
+        Athlete settings (``height_m``, ``leg_length_m``, ``lap_distance_m``...).
+    calibration
+        A stored calibration (``Calibration.to_dict()``), or None to calibrate from the session.
+    settings
+        :class:`PipelineSettings`.
+    retain
+        Keep every stride and event for :func:`gait.pipeline.finish_analysis` (batch, replay);
+        False keeps only the trailing strides the stability windows need, so memory stays flat
+        over a live session (the live session writes strides and cues to the session instead).
+    cue_rules, cue_baseline
+        Rules for the :class:`~gait.cues.CueEngine` (its defaults when None) and the personal
+        baseline per metric (taken from the first ``baseline_strides`` running strides when
+        None).
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_rate_hz: float,
+        placements: tuple[str, ...] | list[str],
+        athlete: Mapping[str, Any] | None = None,
+        calibration: Mapping[str, Any] | None = None,
+        settings: PipelineSettings | None = None,
+        cue_rules: list[CueRule] | None = None,
+        cue_baseline: Mapping[str, float] | None = None,
+        retain: bool = True,
+    ) -> None:
+        if c.SACRUM not in placements:
+            raise ValueError("the analysis needs a sacrum sensor")
+        if not sampling_rate_hz or not sampling_rate_hz >= 20:
+            raise ValueError(f"sampling_rate_hz must be at least 20 Hz, got {sampling_rate_hz}")
+        self.settings = settings or PipelineSettings()
+        self.fs = float(sampling_rate_hz)
+        self.placements = tuple(placements)
+        self.athlete = dict(athlete or {})
+        s = self.settings
+        fs = self.fs
+        self._block_n = max(1, round(s.block_s * fs))
+        self._context_n = round(s.context_s * fs)
+        self._look_n = round(s.lookahead_s * fs)
+        self._act_n = round(s.activity_window_s * fs)
+        self._cal_every_n = round(s.calibration_every_s * fs)
+        self._tap_n = round(s.tap_block_s * fs)
+        self._tap_ctx_n = round(s.tap_context_s * fs)
+        self.origin_s: float | None = None
+        self._grids: dict[str, SensorGrid] = {}
+        self._level1: dict[str, Ring] = {}  # per sensor: grid rows (7 cols) + q (4 cols)
+        self._orient: dict[str, OrientationEstimator] = {}
+        self._n = 0  # grid points decided for every sensor
+        self._derived = Ring(len(DERIVED))
+        self._blocks_done = 0
+        self._taps_done = 0
+        self.block_labels: list[str] = []
+        self.calibration: Calibration | None = (
+            Calibration.from_dict(dict(calibration)) if calibration else None
+        )
+        self.calibration_source = "stored" if calibration else "pending"
+        self._cal_attempts = 0
+        self._cal_confirm_at: int | None = None
+        self._ics: list[_Ic] = []
+        self._last_ic_pos = -math.inf
+        self._pending: list[dict[str, Any]] = []
+        self.retain = retain
+        self.rows: list[dict[str, Any]] = []
+        self.rows_dropped = 0  # rows no longer held (retain=False)
+        self.events: list[dict[str, Any]] = []
+        self.taps_s: list[float] = []
+        self._last_by_side: dict[str, dict[str, float]] = {c.LEFT: {}, c.RIGHT: {}}
+        self._lde_last = math.nan
+        self.engine = CueEngine(cue_rules, baseline=cue_baseline, min_gap_s=s.cue_min_gap_s)
+        self._auto_baseline = cue_baseline is None
+        self.baseline_source = "given" if cue_baseline is not None else "pending"
+        self.cues: list[Cue] = []
+        self._finished = False
+
+    # ------------------------------------------------------------------ input
+    def add(
+        self,
+        placement: str,
+        time_s: np.ndarray,
+        acc_mps2: np.ndarray,
+        gyr_radps: np.ndarray | None = None,
+        mag_ut: np.ndarray | None = None,
+    ) -> None:
+        """Add a piece of one sensor's samples (session clock, m/s^2, rad/s, uT)."""
+        if placement not in self.placements:
+            raise ValueError(f"unknown placement {placement!r}; expected one of {self.placements}")
+        t = np.asarray(time_s, float)
+        if not len(t):
+            return
+        if self.origin_s is None:
+            if placement != c.SACRUM:
+                self._early = getattr(self, "_early", [])
+                self._early.append((placement, t, acc_mps2, gyr_radps, mag_ut))
+                return
+            self.origin_s = float(t[0])
+            for p in self.placements:
+                self._grids[p] = SensorGrid(origin_s=self.origin_s, sampling_rate_hz=self.fs)
+                self._level1[p] = Ring(11)
+            for early in getattr(self, "_early", []):
+                self._grids[early[0]].add(*early[1:])
+            self._early = []
+        self._grids[placement].add(t, acc_mps2, gyr_radps, mag_ut)
+
+    # ------------------------------------------------------------------ progress
+    def advance(self) -> tuple[list[dict[str, Any]], list[Cue]]:
+        """Decide what the data so far allows; returns the new strides and cues."""
+        if self.origin_s is None or self._finished:
+            return [], []
+        sac = self._grids[c.SACRUM]
+        target = sac.available()
+        for p, g in self._grids.items():
+            if p == c.SACRUM:
+                continue
+            stale = not g.samples or sac.last_time_s - g.last_time_s > self.settings.stale_after_s
+            if not stale:
+                target = min(target, g.available())
+        return self._run(target, final=False)
+
+    def finish(self) -> tuple[list[dict[str, Any]], list[Cue]]:
+        """End of the session: decide everything left; returns the last strides and cues."""
+        if self.origin_s is None or self._finished:
+            return [], []
+        target = max(g.available() for g in self._grids.values())
+        out = self._run(target, final=True)
+        self._finished = True
+        return out
+
+    def _run(self, target: int, *, final: bool) -> tuple[list[dict[str, Any]], list[Cue]]:
+        n_rows, n_cues = self.rows_dropped + len(self.rows), len(self.cues)
+        # In pieces of at most a minute, so a whole session fed at once stays bounded in memory
+        # (results do not depend on the piece sizes).
+        piece = round(60 * self.fs)
+        new_rows: list[dict[str, Any]] = []
+        while True:
+            step = min(piece, max(0, target - self._n))
+            if step:
+                self._extend_grid(step)
+            last = self._n >= target
+            self._process(final=final and last)
+            self._finalise_pending()
+            new_rows.extend(self.rows[max(0, n_rows - self.rows_dropped) :])
+            n_rows = self.rows_dropped + len(self.rows)
+            self._trim()
+            if last:
+                return new_rows, self.cues[n_cues:]
+
+    def _extend_grid(self, n: int) -> None:
+        for p, g in self._grids.items():
+            rows = g.take(n)
+            if p not in self._orient and g.has_gyroscope:
+                self._orient[p] = OrientationEstimator(
+                    sampling_rate_hz=self.fs, method=self.settings.orientation_method
+                )
+            if p in self._orient:
+                q = self._orient[p].update(rows[:, :3], rows[:, 3:6])
+            else:
+                q = np.full((n, 4), np.nan)
+            self._level1[p].append(np.hstack([rows, q]))
+        self._n += n
+
+    def _process(self, *, final: bool) -> None:
+        """Calibration attempts, blocks and tap blocks in the order of the grid they need."""
+        while True:
+            block_end = (self._blocks_done + 1) * self._block_n
+            block_need = block_end + self._look_n
+            if final and self._blocks_done * self._block_n < self._n:
+                block_need = min(block_need, self._n)
+            cal_need = self._next_calibration_point()
+            if cal_need is not None and cal_need <= self._n and cal_need <= block_need:
+                self._try_calibration(cal_need)
+                continue
+            if block_need <= self._n and self._blocks_done * self._block_n < self._n:
+                self._block(self._blocks_done, final=final)
+                self._blocks_done += 1
+                self._taps(final=False)
+                continue
+            break
+        if final:
+            self._taps(final=True)
+
+    # ------------------------------------------------------------------ calibration
+    def _next_calibration_point(self) -> int | None:
+        if self.calibration_source != "pending":
+            return None
+        if self._cal_confirm_at is not None:
+            return self._cal_confirm_at
+        point = (self._cal_attempts + 1) * self._cal_every_n
+        if point > self.settings.calibration_search_s * self.fs:
+            return None
+        return point
+
+    def _try_calibration(self, point: int) -> None:
+        usable = {
+            p: (self._level1[p].get(0, point)[:, 0:3], self._level1[p].get(0, point)[:, 3:6])
+            for p in self.placements
+            if p in self._orient
+        }
+        confirming = self._cal_confirm_at is not None
+        self._cal_attempts += 1
+        try:
+            if c.SACRUM not in usable:
+                raise CalibrationError("no gyroscope on the sacrum")
+            cal = auto_calibrate(usable, sampling_rate_hz=self.fs)
+        except (CalibrationError, ValueError) as exc:  # ValueError: no movement after the still yet
+            if confirming:  # keep the first success
+                self.calibration_source = "auto"
+                self._cal_confirm_at = None
+            else:
+                self._cal_error = str(exc)
+            return
+        if confirming:
+            self.calibration = cal
+            self.calibration_source = "auto"
+            self._cal_confirm_at = None
+        else:
+            self.calibration = cal  # provisional until confirmed
+            self._cal_confirm_at = point + round(self.settings.calibration_confirm_s * self.fs)
+            self._provisional = cal
+
+    @property
+    def _calibration_ready(self) -> bool:
+        return self.calibration is not None and self.calibration_source in ("stored", "auto")
+
+    # ------------------------------------------------------------------ blocks
+    def _block(self, k: int, *, final: bool) -> None:
+        fs = self.fs
+        a = k * self._block_n
+        b = min(a + self._block_n, self._n)
+        w0 = max(0, a - self._context_n)
+        w1 = min(b + self._look_n, self._n)
+        n = w1 - w0
+        out = np.full((n, len(DERIVED)), np.nan)
+        sac = self._level1[c.SACRUM].get(w0, w1)
+        acc, gyr, q_sac = sac[:, 0:3], sac[:, 3:6], sac[:, 7:11]
+        out[:, _D["acc_x_mps2"] : _D["acc_z_mps2"] + 1] = acc
+        valid = sac[:, 6] > 0
+        for p in self.placements:
+            if p != c.SACRUM:
+                valid &= self._level1[p].get(w0, w1)[:, 6] > 0
+        out[:, _D["valid"]] = valid
+        cal = self.calibration if self._calibration_ready else None
+        has_q = bool(np.isfinite(q_sac).all())
+        if cal is not None and has_q and c.SACRUM in cal:
+            pel = pelvis_angles(q_sac, cal[c.SACRUM], sampling_rate_hz=fs)
+            for col in (c.PELVIS_TILT_DEG, c.PELVIS_OBLIQUITY_DEG, c.PELVIS_ROTATION_DEG):
+                out[:, _D[col]] = pel[col].to_numpy()
+        for placement, side in ((c.THIGH_LEFT, c.LEFT), (c.THIGH_RIGHT, c.RIGHT)):
+            if cal is None or placement not in self._level1 or placement not in cal:
+                continue
+            q_th = self._level1[placement].get(w0, w1)[:, 7:11]
+            if not np.isfinite(q_th).all():
+                continue
+            th = thigh_angles(q_th, cal[placement])[c.THIGH_ANGLE_DEG].to_numpy()
+            out[:, _D[f"thigh_angle_{side}_deg"]] = th
+            tilt = out[:, _D[c.PELVIS_TILT_DEG]]
+            if np.isfinite(tilt).any():
+                hip = hip_angles(tilt, th)[c.HIP_FLEXION_DEG].to_numpy()
+                out[:, _D[f"hip_flexion_{side}_deg"]] = hip
+        self._trunk(out, acc, gyr, q_sac if has_q else None, cal)
+        act_lo = max(0, n - self._act_n)
+        acc_act = np.where(np.isfinite(acc[act_lo:]), acc[act_lo:], 0.0)
+        label = c.STILL
+        if len(acc_act) >= int(fs):
+            label = str(classify_windows(acc_act, sampling_rate_hz=fs,
+                                         window_s=len(acc_act) / fs)["activity"].iloc[0])
+        self.block_labels.append(label)
+        if label in (c.RUNNING, c.WALKING):
+            self._events(out, w0, a, b, label)
+        self._derived.append(out[a - w0 : b - w0])
+
+    def _trunk(self, out: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+               q: np.ndarray | None, cal: Calibration | None) -> None:
+        fs = self.fs
+        if q is None:
+            a0 = np.where(np.isfinite(acc), acc, 0.0)
+            up = vertical_axis_from_gravity(a0, sampling_rate_hz=fs)
+            out[:, _D["vertical_mps2"]] = project_on_vertical(a0, up)
+            return
+        acc_e = quat.rotate(q, acc)
+        out[:, _D["vertical_mps2"]] = acc_e[:, 2]
+        out[:, _D["yaw_rate_radps"]] = quat.rotate(q, gyr)[:, 2]
+        if cal is not None and c.SACRUM in cal:
+            q_seg = quat.multiply(q, quat.conjugate(cal[c.SACRUM].q_sensor_to_segment))
+            fwd = quat.rotate(q_seg, np.tile([1.0, 0.0, 0.0], (len(q_seg), 1)))
+            yaw = np.arctan2(fwd[:, 1], fwd[:, 0])
+            heading = travel_heading_rad(
+                yaw, sampling_rate_hz=fs, heading_window_s=self.settings.trunk_heading_window_s
+            )
+            f0, f1 = np.cos(heading), np.sin(heading)
+            out[:, _D["forward_mps2"]] = acc_e[:, 0] * f0 + acc_e[:, 1] * f1
+            out[:, _D["left_mps2"]] = -acc_e[:, 0] * f1 + acc_e[:, 1] * f0
+
+    def _events(self, out: np.ndarray, w0: int, a: int, b: int, label: str) -> None:
+        fs = self.fs
+        col = out.T
+        if label == c.RUNNING:
+            fwd = col[_D["forward_mps2"]]
+            ev = detect_running_events(
+                col[_D["vertical_mps2"]], sampling_rate_hz=fs,
+                acc_ap_mps2=fwd if np.isfinite(fwd).any() else None,
+            )
+            rates = {}
+            for side in (c.LEFT, c.RIGHT):
+                th = col[_D[f"thigh_angle_{side}_deg"]]
+                if np.isfinite(th).all():
+                    rates[side] = np.gradient(np.radians(th), 1.0 / fs)
+            yaw = col[_D["yaw_rate_radps"]]
+            left = col[_D["left_mps2"]]
+            sides = assign_running_sides(
+                ev.ic_idx, sampling_rate_hz=fs,
+                gyr_vertical_radps=yaw if np.isfinite(yaw).any() else None,
+                acc_ml_mps2=left if np.isfinite(left).any() else None,
+                thigh_left_flexion_radps=rates.get(c.LEFT),
+                thigh_right_flexion_radps=rates.get(c.RIGHT),
+            )
+            ic, to = ev.ic_pos, ev.to_pos
+        else:
+            acc = col[_D["acc_x_mps2"] : _D["acc_z_mps2"] + 1].T
+            acc = np.where(np.isfinite(acc), acc, 0.0)
+            sac = self._level1[c.SACRUM].get(w0, w0 + len(out))
+            gyr = sac[:, 3:6]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ev = detect_walking_events(
+                    acc, sampling_rate_hz=fs, gyr_radps=gyr if np.isfinite(gyr).all() else None
+                )
+            ic = ev.ic_idx.astype(float)
+            sides = ev.side
+            to = np.full(len(ic), np.nan)  # this foot's toe-off is not measured while walking
+        min_sep = 0.2 * fs
+        for k in range(len(ic)):
+            pos = w0 + float(ic[k])
+            if not (a - 2 <= pos < b) or pos <= self._last_ic_pos + min_sep:
+                continue
+            self._last_ic_pos = pos
+            to_pos = w0 + float(to[k]) if math.isfinite(to[k]) else math.nan
+            self._add_ic(_Ic(pos, str(sides[k]), to_pos, label))
+
+    # ------------------------------------------------------------------ strides
+    def _t(self, pos: float) -> float:
+        assert self.origin_s is not None
+        return self.origin_s + pos / self.fs
+
+    def _add_ic(self, ic: _Ic) -> None:
+        self.events.append({c.TIME_S: self._t(ic.pos), c.EVENT: c.INITIAL_CONTACT, c.SIDE: ic.side})
+        if math.isfinite(ic.to_pos):
+            self.events.append({c.TIME_S: self._t(ic.to_pos), c.EVENT: c.TOE_OFF, c.SIDE: ic.side})
+        self._ics.append(ic)
+        if len(self._ics) > 8:
+            del self._ics[0]
+        if len(self._ics) >= 3:
+            row = self._stride(self._ics)
+            if row is not None:
+                self._pending.append(row)
+
+    def _stride(self, ics: list[_Ic]) -> dict[str, Any] | None:
+        """The stride ending at the newest IC, or None (checks of ``build_strides``)."""
+        i0, i1, i2 = ics[-3], ics[-2], ics[-1]
+        if not (i0.activity == i1.activity == i2.activity):
+            return None
+        side = i0.side
+        if side != c.UNKNOWN and i1.side == side:
+            return None
+        t0, t1, t2 = self._t(i0.pos), self._t(i1.pos), self._t(i2.pos)
+        stride_time = t2 - t0
+        if not 0 < stride_time <= MAX_STRIDE_TIME_S.get(i0.activity, 2.5):
+            return None
+        times = [self._t(x.pos) for x in ics[-7:]]
+        steps = np.diff(times)
+        med = float(np.median(steps))
+        if any(abs(s - med) > STEP_TIME_TOLERANCE * med for s in (t1 - t0, t2 - t1)):
+            return None
+        step_time = t1 - t0
+        contact = self._t(i0.to_pos) - t0 if math.isfinite(i0.to_pos) else math.nan
+        if not (0 < contact < step_time):
+            contact = math.nan
+        flight = step_time - contact if math.isfinite(contact) and i0.activity == c.RUNNING else math.nan
+        return {
+            c.STRIDE_START_S: t0,
+            c.STRIDE_END_S: t2,
+            c.SIDE: side,
+            c.STRIDE_TIME_S: stride_time,
+            c.CADENCE_SPM: 120.0 / stride_time,
+            c.CONTACT_TIME_S: contact,
+            "activity": i0.activity,
+            "step_time_s": step_time,
+            "flight_time_s": flight,
+            "duty_factor": contact / stride_time if math.isfinite(contact) else math.nan,
+            "_pos": (i0.pos, i1.pos, i2.pos),
+        }
+
+    def _finalise_pending(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        lo = int(math.floor(min(r["_pos"][0] for r in pending))) - 2
+        lo = max(lo, self._derived.start)
+        hi = self._derived.end
+        d = self._derived.get(lo, hi)
+        t = self._t(np.arange(lo, hi))
+        frame = pd.DataFrame(pending)
+        named = {name: (t, d[:, _D[name]]) for name in _ANGLE_NAMES if np.isfinite(d[:, _D[name]]).any()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame = add_angle_metrics(frame, named)
+            fwd = d[:, _D["forward_mps2"]]
+            frame = add_trunk_metrics(frame, t, d[:, _D["vertical_mps2"]],
+                                      fwd if np.isfinite(fwd).any() else None)
+        yaw = d[:, _D["yaw_rate_radps"]]
+        frame["stride_yaw_rate_radps"] = (
+            stride_yaw_rate_radps(frame, t, yaw) if np.isfinite(yaw).any() else np.nan
+        )
+        frame[c.STRIDE_LENGTH_M] = [self._walking_length(r, lo, d) for r in frame.to_dict("records")]
+        leg = leg_length_m(self.athlete)
+        if "thigh_angle_ic_deg" in frame:
+            frame["foot_contact_distance_m"] = leg * np.sin(np.radians(frame["thigh_angle_ic_deg"]))
+        valid = d[:, _D["valid"]] > 0
+        for row in frame.to_dict("records"):
+            i0 = int(math.floor(row["_pos"][0])) - lo
+            i2 = int(math.ceil(row["_pos"][2])) - lo
+            row["gap_crossed"] = bool(not valid[max(i0, 0) : i2 + 1].all())
+            del row["_pos"]
+            self._asymmetry(row)
+            self._stability(row)
+            if row["gap_crossed"]:
+                _blank(row)
+            index = self.rows_dropped + len(self.rows)
+            self.rows.append(row)
+            self._baseline(row)
+            self.cues.extend(self.engine.update(row, index))
+
+    def _walking_length(self, row: Mapping[str, Any], lo: int, d: np.ndarray) -> float:
+        if row["activity"] != c.WALKING:
+            return math.nan
+        height = float(self.athlete.get("height_m") or 1.75)
+        sensor_h = float(self.athlete.get("sensor_height_m") or SENSOR_HEIGHT_PER_HEIGHT * height)
+        p0, p1, p2 = row["_pos"]
+        w0 = max(lo, int(p0) - round(0.5 * self.fs))
+        acc = d[w0 - lo : int(math.ceil(p2)) + 1 - lo, _D["acc_x_mps2"] : _D["acc_z_mps2"] + 1]
+        acc = np.where(np.isfinite(acc), acc, 0.0)
+        ic = np.round(np.array([p0, p1, p2]) - w0).astype(int)
+        ic = np.clip(ic, 0, len(acc) - 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lengths = walking_stride_length_m(acc, ic, sampling_rate_hz=self.fs, sensor_height_m=sensor_h)
+        return float(lengths[0]) if len(lengths) else math.nan
+
+    def _asymmetry(self, row: dict[str, Any]) -> None:
+        side = row[c.SIDE]
+        for metric in ASYMMETRY_METRICS:
+            if side in self._last_by_side:
+                self._last_by_side[side][metric] = row.get(metric, math.nan)
+            left = self._last_by_side[c.LEFT].get(metric, math.nan)
+            right = self._last_by_side[c.RIGHT].get(metric, math.nan)
+            row[asymmetry_name(metric)] = left - right
+
+    def _stability(self, row: dict[str, Any]) -> None:
+        """Trailing-window stability of this stride (see ``gait.stability``)."""
+        st = self.settings.stability
+        rows = [*self.rows[-(2 * st.lde_window_strides) :], row]
+        for column in ("pelvis_rotation_range_deg", "pelvis_obliquity_range_deg"):
+            vals = np.array([r.get(column, math.nan) for r in rows[-st.window_strides :]], float)
+            vals = vals[np.isfinite(vals)]
+            base = column.removesuffix("_deg").removesuffix("_range")
+            sd = float(np.std(vals, ddof=1)) if len(vals) >= st.min_window_strides else math.nan
+            mean = float(np.mean(vals)) if len(vals) else math.nan
+            row[f"{base}_sd_deg"] = sd
+            row[f"{base}_cv"] = sd / abs(mean) if mean else math.nan
+        d = self._derived
+        t0 = rows[0][c.STRIDE_START_S]
+        lo = max(d.start, int(math.floor((t0 - self.origin_s) * self.fs)))
+        sig = d.get(lo, d.end)
+        t = self._t(np.arange(lo, d.end))
+
+        def bounds(r: Mapping[str, Any]) -> tuple[int, int]:
+            i0, i1 = np.searchsorted(t, [r[c.STRIDE_START_S], r[c.STRIDE_END_S]])
+            return int(i0), int(i1)
+
+        vt, ap, ml = sig[:, _D["vertical_mps2"]], sig[:, _D["forward_mps2"]], sig[:, _D["left_mps2"]]
+        i0, i1 = bounds(row)
+        for name, x in (("vt", vt), ("ap", ap), ("ml", ml)):
+            seg = x[i0:i1]
+            row[f"harmonic_ratio_{name}"] = (
+                harmonic_ratio(seg, harmonics=st.harmonics, odd_over_even=name == "ml")
+                if len(seg) and np.isfinite(seg).all() else math.nan
+            )
+        window = rows[-st.window_strides :]
+        row["step_regularity"] = row["stride_regularity"] = row["ml_acc_ratio"] = math.nan
+        if len(window) >= st.min_window_strides:
+            w0, w1 = bounds(window[0])[0], i1
+            seg = vt[w0:w1]
+            lag = int(round(np.median([r[c.STRIDE_TIME_S] for r in window]) * self.fs))
+            row["step_regularity"] = autocorrelation_at(seg, lag // 2)
+            row["stride_regularity"] = autocorrelation_at(seg, lag)
+            if np.isfinite(ml[w0:w1]).any() and np.isfinite(ap[w0:w1]).any():
+                mlw = ml[w0:w1] - np.nanmean(ml[w0:w1])
+                apw = ap[w0:w1] - np.nanmean(ap[w0:w1])
+                vtw = seg - np.nanmean(seg)
+                total = np.sqrt(np.nanmean(mlw**2 + apw**2 + vtw**2))
+                row["ml_acc_ratio"] = float(np.sqrt(np.nanmean(mlw**2)) / total) if total > 0 else math.nan
+        # LDE on one foot's non-overlapping strides of the same activity, every few strides.
+        k = self.rows_dropped + len(self.rows)
+        lw = st.lde_window_strides
+        series = rows[-(2 * (lw - 1) + 1) :]
+        if len(series) < 2 * (lw - 1) + 1 or series[0]["activity"] != row["activity"]:
+            self._lde_last = math.nan
+        elif (k + 1) % st.lde_every_strides == 0:
+            b = np.array([bounds(r) for r in series[::2]])
+            self._lde_last = local_divergence_exponent(vt, b, st)
+        row["lde_per_stride"] = self._lde_last
+
+    def _baseline(self, row: Mapping[str, Any]) -> None:
+        if not self._auto_baseline or self.baseline_source != "pending":
+            return
+        if row.get("activity") != c.RUNNING or row.get("gap_crossed"):
+            return
+        self._baseline_rows = getattr(self, "_baseline_rows", [])
+        self._baseline_rows.append(row)
+        if len(self._baseline_rows) >= self.settings.baseline_strides:
+            base = {}
+            for rule in self.engine.rules:
+                vals = np.array([r.get(rule.metric, math.nan) for r in self._baseline_rows], float)
+                if np.isfinite(vals).sum() >= self.settings.baseline_strides // 2:
+                    base[rule.metric] = float(np.nanmedian(vals))
+            self.engine.baseline.update(base)
+            self.baseline_source = f"first {len(self._baseline_rows)} running strides"
+            self._baseline_rows = []
+
+    # ------------------------------------------------------------------ laps (double taps)
+    def _taps(self, *, final: bool) -> None:
+        if not self.settings.detect_double_taps:
+            return
+        while True:
+            a = self._taps_done * self._tap_n
+            b = a + self._tap_n
+            done = self._derived.end  # the sacrum acc is in the derived buffer
+            if a >= done or (not final and b + self._look_n > done):
+                return
+            b = min(b, done)
+            w0 = max(self._derived.start, a - self._tap_ctx_n)
+            w1 = min(b + self._look_n, done)
+            acc = self._derived.get(w0, w1)[:, _D["acc_x_mps2"] : _D["acc_z_mps2"] + 1]
+            for i in detect_double_taps(acc, sampling_rate_hz=self.fs):
+                if a <= w0 + i < b:
+                    self.taps_s.append(self._t(w0 + int(i)))
+            self._taps_done += 1
+
+    # ------------------------------------------------------------------ memory
+    def _trim(self) -> None:
+        keep1 = self._blocks_done * self._block_n - self._context_n
+        if self.calibration_source == "pending" and self._next_calibration_point() is not None:
+            keep1 = 0
+        for ring in self._level1.values():
+            ring.trim(keep1)
+        keep_rows = self.rows[-(2 * self.settings.stability.lde_window_strides) :]
+        keep_t = keep_rows[0][c.STRIDE_START_S] if keep_rows else math.inf
+        keep_d = min(
+            self._taps_done * self._tap_n - self._tap_ctx_n,
+            int(math.floor((keep_t - self.origin_s) * self.fs)) - 2 if keep_rows else self._derived.end,
+            self._derived.end - round(self.settings.stability.window_strides * 1.6 * self.fs),
+        )
+        self._derived.trim(keep_d)
+        if not self.retain:
+            drop = len(self.rows) - 2 * self.settings.stability.lde_window_strides
+            if drop > 0:
+                del self.rows[:drop]
+                self.rows_dropped += drop
+            self.events.clear()
+
+    def quality(self) -> dict[str, Any]:
+        """Data quality of the session so far (JSON-serialisable)."""
+        out: dict[str, Any] = {"sampling_rate_hz": self.fs, "sensors": {}, "gaps": []}
+        for p, g in self._grids.items():
+            out["sensors"][p], gaps = g.quality(p, self._n)
+            out["gaps"].extend(gaps)
+        out["calibration"] = {"pending": "not found", "stored": "stored"}.get(
+            self.calibration_source, self.calibration_source)
+        if self.calibration_source == "pending":
+            out["calibration_error"] = getattr(self, "_cal_error", "no standing period found")
+        return out
+
+    # ------------------------------------------------------------------ live view
+    def latest_by_side(self) -> dict[str, dict[str, float]]:
+        """The latest finished stride's main metrics per side (for a live view)."""
+        out: dict[str, dict[str, float]] = {}
+        for row in reversed(self.rows[-8:]):
+            side = row[c.SIDE]
+            if side not in out:
+                out[side] = {k: row.get(k, math.nan) for k in (
+                    c.CADENCE_SPM, c.CONTACT_TIME_S, "thigh_angle_ic_deg", "pelvis_tilt_mean_deg",
+                    "pelvis_rotation_range_deg", "hip_extension_peak_deg")}
+        return out
+
+    @property
+    def decided_time_s(self) -> float:
+        """Session time up to which strides are decided."""
+        if self.origin_s is None:
+            return math.nan
+        return self._t(self._blocks_done * self._block_n)
+
+
+def _blank(row: dict[str, Any]) -> None:
+    keep = {*c.STRIDE_CONTRACT_COLUMNS, "activity", "bout", "lap", "gap_crossed"} - {
+        c.STRIDE_TIME_S, c.CADENCE_SPM, c.CONTACT_TIME_S, c.STRIDE_LENGTH_M
+    }
+    for key, value in row.items():
+        if key not in keep and isinstance(value, float):
+            row[key] = math.nan
+
+
+def bouts_from_labels(labels: list[str], *, origin_s: float, block_s: float,
+                      min_bout_s: float, end_s: float) -> pd.DataFrame:
+    """Bouts from the per-block activity labels: runs of equal labels, short ones merged."""
+    if not labels:
+        return pd.DataFrame(columns=["start_s", "end_s", "activity"])
+    edges = origin_s + np.arange(len(labels) + 1) * block_s
+    edges[-1] = max(end_s, edges[-2])
+    runs: list[list] = []
+    for k, lab in enumerate(labels):
+        if runs and runs[-1][2] == lab:
+            runs[-1][1] = float(edges[k + 1])
+        else:
+            runs.append([float(edges[k]), float(edges[k + 1]), lab])
+    return pd.DataFrame(merge_short_runs(runs, min_bout_s), columns=["start_s", "end_s", "activity"])

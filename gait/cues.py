@@ -59,7 +59,8 @@ class CueRule:
         ``baseline_fraction`` is set and a baseline exists.
     baseline_delta, baseline_fraction
         Threshold relative to the runner's baseline of the metric: ``baseline + delta`` or
-        ``baseline * (1 + fraction)``.
+        ``baseline * (1 + fraction)`` (signed: the cadence rule's +0.05 sets a target 5 % above
+        the baseline and cues while the cadence stays below it).
     """
 
     name: str
@@ -215,10 +216,7 @@ class CueEngine:
         if rule.baseline_delta is not None:
             return base + rule.baseline_delta if base is not None else math.nan
         if rule.baseline_fraction is not None:
-            if base is None:
-                return math.nan
-            sign = 1.0 if rule.direction == "above" else -1.0
-            return base * (1.0 + sign * rule.baseline_fraction)
+            return base * (1.0 + rule.baseline_fraction) if base is not None else math.nan
         return rule.threshold
 
     def update(self, stride: Mapping[str, Any], stride_index: int) -> list[Cue]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gait.cues import CUE_COLUMNS, CueRule
 from gait.pipeline import PipelineSettings, analyse_tables
 from gait.result import AnalysisResult
 from recordings.session import Session
@@ -63,7 +64,11 @@ def analyse_session(
     laps = session.laps
     marks = laps["time_s"].to_numpy(float) if len(laps) else None
     athlete = session.athlete
-    calibration = session.meta.get("calibration") or None
+    live = session.meta.get("live") or {}
+    calibration = session.meta.get("calibration") or live.get("calibration") or None
+    rules = cue_rules_of(live) if live.get("cue_rules") else None
+    if live.get("cue_min_gap_s") is not None:
+        settings = replace(settings or PipelineSettings(), cue_min_gap_s=float(live["cue_min_gap_s"]))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = analyse_tables(
@@ -72,13 +77,40 @@ def analyse_session(
             lap_marks_s=marks,
             calibration=calibration,
             settings=settings,
+            cue_rules=rules,
+            cue_baseline=live.get("cue_baseline"),
+            sampling_rate_hz=nominal_rate_hz(session),
         )
+    if live:
+        # The cues the runner was given are the ones recorded live (the batch run, on the
+        # whole-session clock fit, is kept under quality for comparison).
+        recorded = session.cues
+        result.quality["cues_batch"] = int(len(result.cues))
+        result.cues = recorded.reindex(columns=list(CUE_COLUMNS)) if len(recorded) else result.cues.iloc[0:0]
+        result.summary["cues"] = int(len(result.cues))
     messages = list(dict.fromkeys(str(w.message) for w in caught))
     for m in messages:
         (on_warning or logger.warning)(m)
     result.quality["warnings"] = messages
     result.quality["ingest"] = session.meta.get("stats", {})
     return result
+
+
+def nominal_rate_hz(session: Session) -> float | None:
+    """The sacrum's nominal rate (the live analysis grid), when the session states it."""
+    live_rate = (session.meta.get("live") or {}).get("sampling_rate_hz")
+    if live_rate and np.isfinite(live_rate):
+        return float(live_rate)
+    for sensor in session.sensors:
+        if sensor.placement == c.SACRUM and sensor.sampling_rate_hz:
+            return float(sensor.sampling_rate_hz)
+    return None
+
+
+def cue_rules_of(live: dict[str, Any]) -> list[CueRule]:
+    """The cue rules stored with a live session."""
+    return [CueRule(**{**r, "activities": tuple(r.get("activities", (c.RUNNING,)))})
+            for r in live["cue_rules"]]
 
 
 def write_outputs(
@@ -137,24 +169,53 @@ def replay_session(
     progress: Callable[[float], None] | None = None,
     settings: PipelineSettings | None = None,
 ) -> AnalysisResult:
-    """Replay a session through the live decode path (online clock fit), then analyse it.
+    """Replay a session through the live path: raw records -> ingest (online clock fit) ->
+    the stream analysis, record by record, as ``stridecue run`` does live.
 
-    Deterministic: the same session gives the same result on every replay.
+    Deterministic: the same session gives the same result on every replay; for a session
+    recorded by ``stridecue run`` the strides and cues are those given live.
     """
-    from firmware_bridge.ingest import assemble_samples
-    from recordings.replay import replay_blocks
+    from gait.pipeline import finish_analysis
+    from gait.stream import StreamAnalyser
+    from stridecue.live_session import LiveAnalysis
 
-    blocks: dict[str, list[Any]] = {p: [] for p in session.placements}
-    for placement, block in replay_blocks(session, realtime=realtime, speed=speed, progress=progress):
-        blocks[placement].append(block)
-    tables = {p: assemble_samples(b) for p, b in blocks.items() if b}
+    live = session.meta.get("live") or {}
+    settings = settings or PipelineSettings()
+    if live.get("cue_min_gap_s") is not None:
+        settings = replace(settings, cue_min_gap_s=float(live["cue_min_gap_s"]))
+
+    def make(rate_hz: float) -> StreamAnalyser:
+        return StreamAnalyser(
+            sampling_rate_hz=nominal_rate_hz(session) or rate_hz, placements=session.placements,
+            athlete=session.athlete,
+            calibration=session.meta.get("calibration") or live.get("calibration") or None,
+            settings=settings, cue_rules=cue_rules_of(live) if live.get("cue_rules") else None,
+            cue_baseline=live.get("cue_baseline"), retain=True,
+        )
+
     laps = session.laps
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return analyse_tables(
-            tables,
-            athlete=session.athlete,
-            lap_marks_s=laps["time_s"].to_numpy(float) if len(laps) else None,
-            calibration=session.meta.get("calibration") or None,
-            settings=settings,
-        )
+        if session.has_raw_log:
+            analysis = LiveAnalysis(make, session.sensors)
+            records = list(session.raw_records())
+            for i, record in enumerate(records):
+                analysis.feed(record)
+                if progress is not None and i % 5000 == 0:
+                    progress(i / max(len(records), 1))
+            analysis.finish()
+            if analysis.failed:
+                raise SessionError(f"the replay of {session.path} failed: {analysis.failed}")
+            analyser = analysis.analyser
+        else:
+            from gait.pipeline import feed_tables, table_rate_hz
+
+            tables = session_tables(session)
+            analyser = make(table_rate_hz(tables[c.SACRUM]))
+            feed_tables(analyser, tables, block_s=0.05)
+            analyser.finish()
+        if progress is not None:
+            progress(1.0)
+        if analyser is None:
+            raise SessionError(f"{session.path}: the raw log holds no sacrum samples to replay")
+        return finish_analysis(analyser, lap_marks_s=laps["time_s"].to_numpy(float) if len(laps) else None)

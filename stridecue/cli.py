@@ -415,6 +415,58 @@ def cmd_record(args: argparse.Namespace) -> int:
     return cmd_info(argparse.Namespace(session=str(session.path), json=False))
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """A live session: record, analyse and cue within a stride; report at the end."""
+    import asyncio
+
+    from stridecue.analysis import analyse_session, write_outputs
+    from stridecue.athlete import AthleteProfile, load_profile
+    from stridecue.live_session import RunOptions, run_live
+
+    profile = load_profile(args.profile) if args.profile else AthleteProfile.default()
+    profile.sensors.update(_placements(args))
+    if args.athlete:
+        profile.athlete["name"] = args.athlete
+    if args.language:
+        from dataclasses import replace
+
+        from stridecue.athlete import MESSAGES
+
+        if args.language not in MESSAGES:
+            raise InputError(f"--language {args.language!r} is not available; use one of {', '.join(MESSAGES)}")
+        profile = replace(profile, language=args.language)
+    outputs = tuple(o.strip() for o in args.outputs.split(",")) if args.outputs else None
+    if not args.simulate and "sacrum" not in profile.sensors:
+        raise InputError("run needs a sacrum sensor: --sacrum ADDRESS|NAME, [sensors] in --profile, "
+                         "or --simulate")
+    faults = {}
+    if args.simulate and (args.loss or args.drop):
+        faults = {p: {"loss_fraction": args.loss, "link_drops": [_parse_drop(d) for d in args.drop],
+                      "seed": args.seed + i} for i, p in enumerate(("sacrum", "thigh_left"))}
+    options = RunOptions(out=Path(args.out), profile=profile, simulate=args.simulate, seed=args.seed,
+                         time_scale=args.speed if args.simulate else 1.0, duration_s=args.duration,
+                         outputs=outputs, jsonl=args.jsonl, faults=faults, view=not args.no_view)
+    if args.simulate:
+        _say(f"Live session with simulated sensors over Bluetooth (bumble + bleak) at {args.speed:g}x "
+             "real time: a runner who overstrides for a while, then corrects. Ctrl-C ends it.")
+    else:
+        _say("Live session: connecting the sensors; stand still for 15 s, walk a few steps, then run. "
+             "Enter marks a lap; Ctrl-C ends the session.")
+    session = asyncio.run(run_live(options, report=_say))
+    live = session.meta.get("live", {})
+    _say(f"Saved {session.path}: {live.get('strides', 0)} strides and {live.get('cues', 0)} cues live"
+         + (f" (live analysis stopped: {live['analysis_failed']})" if live.get("analysis_failed") else ""))
+    result = analyse_session(session, on_warning=lambda m: None)
+    out = write_outputs(result, Path(args.report_dir) if args.report_dir else session.path / "analysis",
+                        session=session)
+    for line in _summary_lines(result):
+        _say(line)
+    _say(f"Report: {out.report_html}")
+    if not args.no_history and profile.name:
+        _record_history(argparse.Namespace(athlete=profile.name, history=args.history), session, result)
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     """Describe a session: sensors, samples, gaps, clock drift, laps, cues."""
     from recordings.info import session_info
@@ -567,6 +619,35 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--drift-ppm", type=float, nargs=2, default=[80.0, -60.0], metavar=("SACRUM", "THIGH"),
                    help="sensor clock drift in ppm (default +80 -60)")
     p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser(
+        "run",
+        help="live session: stream, analyse and cue the runner within a stride",
+        description="Record the sensors, analyse every stride as it ends and cue the runner "
+                    "(terminal, audio, haptic buzz, JSON lines); Ctrl-C saves the session and writes the report.",
+    )
+    p.add_argument("--profile", metavar="TOML", help="athlete profile (sensors, cue rules, language, baselines)")
+    p.add_argument("--sacrum", metavar="ADDR|NAME", help="the sensor on the sacrum (overrides the profile)")
+    p.add_argument("--thigh-left", metavar="ADDR|NAME", help="the sensor on the left thigh")
+    p.add_argument("--thigh-right", metavar="ADDR|NAME", help="the sensor on the right thigh")
+    p.add_argument("--out", required=True, metavar="SESSION", help="new session folder")
+    p.add_argument("--duration", type=float, help="stop after this many seconds of session time")
+    p.add_argument("--outputs", metavar="LIST", help="cue outputs, comma separated: terminal,audio,haptic,jsonl")
+    p.add_argument("--jsonl", metavar="FILE", help="write cues as JSON lines here ('-' for stdout)")
+    p.add_argument("--language", help="cue language (en, de, es, fr)")
+    p.add_argument("--athlete", help="athlete name (overrides the profile)")
+    p.add_argument("--report-dir", metavar="DIR", help="where the report goes (default SESSION/analysis)")
+    p.add_argument("--history", metavar="DB", default=None, help="history database file")
+    p.add_argument("--no-history", action="store_true", help="do not add the session to the history")
+    p.add_argument("--no-view", action="store_true", help="no live status line")
+    g = p.add_argument_group("simulation (no hardware)")
+    g.add_argument("--simulate", action="store_true",
+                   help="simulated sensors over an emulated Bluetooth link (overstriding, then corrected)")
+    g.add_argument("--speed", type=float, default=1.0, help="run the simulated clock this many times faster")
+    g.add_argument("--seed", type=int, default=7, help="seed of the simulated runner")
+    g.add_argument("--loss", type=float, default=0.0, help="fraction of notifications lost (e.g. 0.02)")
+    g.add_argument("--drop", action="append", default=[], metavar="AT:DUR", help="drop the link at AT s for DUR s")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
         "info",

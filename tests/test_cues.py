@@ -60,7 +60,7 @@ def test_priority_and_min_gap() -> None:
 
 
 def test_baseline_relative_threshold_and_walking_ignored() -> None:
-    cadence = CueRule(name="cadence", metric="cadence_spm", direction="below", baseline_fraction=0.05,
+    cadence = CueRule(name="cadence", metric="cadence_spm", direction="below", baseline_fraction=-0.05,
                       k=2, n=3, k_off=0, priority=3, repeat_s=5.0, message="Quicker steps", unit="spm")
     engine = CueEngine([cadence], baseline={"cadence_spm": 170.0})
     assert engine.threshold(cadence) == 170.0 * 0.95

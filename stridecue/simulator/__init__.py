@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .core import Simulation, Truth, simulate
 from .kinematics import Kinematics
-from .plan import Phase, SensorSpec, SessionPlan, SimulationPlanError, demo_plan
+from .plan import Phase, SensorSpec, SessionPlan, SimulationPlanError, demo_plan, overstride_plan
 from .sensors import SensorData
 from .track import TRACK_BEND_RADIUS_M, TRACK_STRAIGHT_M, path_pose
 
@@ -32,6 +32,7 @@ __all__ = [
     "SimulationPlanError",
     "Truth",
     "demo_plan",
+    "overstride_plan",
     "path_pose",
     "simulate",
 ]

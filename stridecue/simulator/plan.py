@@ -352,3 +352,33 @@ def demo_plan() -> SessionPlan:
         ],
         lap_marks="double_tap",
     )
+
+
+def overstride_plan() -> SessionPlan:
+    """A live-session scenario: a runner who overstrides for a while, then corrects (about 3 min).
+
+    Standing calibration 15 s, walking 12 s, 60 s of easy running (the personal baseline: thigh
+    at contact ~21 deg, 172 steps/min), 45 s overstriding (~31 deg, 160 steps/min, more anterior
+    tilt), 45 s corrected again, a 10 s walk. Sacrum and left thigh at 200 Hz on a 400 m track.
+    """
+    easy = Phase(kind="run", duration_s=60.0, speed_mps=4.0, cadence_spm=172.0, contact_time_s=0.22,
+                 thigh_angle_ic_deg=21.0, pelvis_tilt_mean_deg=5.0, ramp_s=2.0)
+    return SessionPlan(
+        phases=[
+            Phase(kind="still", duration_s=15.0),
+            Phase(kind="walk", duration_s=12.0, speed_mps=1.4, cadence_spm=112.0),
+            replace(easy, lap_start=True),
+            replace(easy, duration_s=45.0, cadence_spm=160.0, contact_time_s=0.235,
+                    thigh_angle_ic_deg=31.0, pelvis_tilt_mean_deg=8.0, braking_mps=0.45),
+            replace(easy, duration_s=45.0),
+            Phase(kind="walk", duration_s=10.0, speed_mps=1.3, cadence_spm=108.0, ramp_s=2.5),
+        ],
+        path="track",
+        sensors=[
+            SensorSpec(SACRUM, sampling_rate_hz=200.0, clock_drift_ppm=40.0,
+                       sensor_time_start_s=312.0, mounting="random"),
+            SensorSpec(THIGH_LEFT, sampling_rate_hz=200.0, clock_drift_ppm=-30.0,
+                       start_offset_s=0.013, sensor_time_start_s=55.5, mounting="random"),
+        ],
+        lap_marks=None,
+    )

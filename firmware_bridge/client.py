@@ -800,6 +800,7 @@ class SimulatedSignal:
     clock_drift_ppm: float = 0.0
     protocol: Protocol = "stridecue"
     connection_interval_s: float = 0.0
+    start_offset_s: float = 0.0  # motion time of sample 0 (sensors on one body start apart)
 
 
 @contextlib.asynccontextmanager
@@ -846,6 +847,7 @@ async def simulated_hub(
     async with SimulatedRadio(time_scale=time_scale) as radio:
         sensors: dict[str, Any] = {}
         protocols: dict[str, Protocol] = {}
+        motion_t0_s = radio.now_s()
         for index, (placement, signal) in enumerate(signals.items()):
             cls = SimulatedMovesense if signal.protocol == "movesense" else SimulatedSensor
             sensor = cls(
@@ -860,6 +862,8 @@ async def simulated_hub(
                 connection_interval_s=signal.connection_interval_s,
                 faults=faults.get(placement),
             )
+            # one body: every sensor samples the same motion, each from its own start offset
+            sensor.motion_t0_s = motion_t0_s + float(signal.start_offset_s)
             await sensor.start()
             sensors[placement] = sensor
             protocols[placement] = signal.protocol

@@ -183,6 +183,9 @@ class _SimulatedPeripheral:
         self._stream_t0_s: float | None = None
         self._sample_true_time_s = np.full(n, np.nan)
         self._closed = False
+        # Virtual time of signal sample 0: the moment the simulated body starts moving, shared by
+        # every sensor on the body. None: the signal starts when streaming starts (one sensor).
+        self.motion_t0_s: float | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
     @property
@@ -324,7 +327,16 @@ class _SimulatedPeripheral:
 
     def _sample_time(self, index: int) -> float:
         assert self._stream_t0_s is not None
-        return self._stream_t0_s + index / self._true_rate_hz()
+        t0 = self._stream_t0_s if self.motion_t0_s is None else self.motion_t0_s
+        return t0 + index / self._true_rate_hz()
+
+    def _first_index(self) -> int:
+        """The signal sample taken first: a sensor started late has missed the motion before."""
+        assert self._stream_t0_s is not None
+        if self.motion_t0_s is None:
+            return 0
+        late_s = self._stream_t0_s - self.motion_t0_s
+        return min(self.n_samples, max(0, math.ceil(late_s * self._true_rate_hz())))
 
     def _departure_time(self, ready_s: float) -> float:
         interval = self.connection_interval_s
@@ -513,7 +525,7 @@ class SimulatedSensor(_SimulatedPeripheral):
         spp = self.config.samples_per_packet
         drops = self.faults.drops()
         reboots = sorted(self.faults.reboot_at_s)
-        first = 0
+        first = self._first_index()
         while first < self.n_samples:
             n = min(spp, self.n_samples - first)
             last_time_s = self._sample_time(first + n - 1)
@@ -671,7 +683,7 @@ class SimulatedMovesense(_SimulatedPeripheral):
     async def _sample_loop(self, with_mag: bool) -> None:
         assert self._stream_t0_s is not None
         assert self.notify_char is not None
-        first = 0
+        first = self._first_index()
         while first < self.n_samples:
             n = min(self.samples_per_packet, self.n_samples - first)
             last_time_s = self._sample_time(first + n - 1)

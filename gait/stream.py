@@ -636,10 +636,11 @@ class StreamAnalyser:
             )
         window = rows[-st.window_strides :]
         row["step_regularity"] = row["stride_regularity"] = row["ml_acc_ratio"] = math.nan
-        if len(window) >= st.min_window_strides:
+        times = np.array([r[c.STRIDE_TIME_S] for r in window], float)
+        if len(window) >= st.min_window_strides and np.isfinite(times).any():
             w0, w1 = bounds(window[0])[0], i1
             seg = vt[w0:w1]
-            lag = int(round(np.median([r[c.STRIDE_TIME_S] for r in window]) * self.fs))
+            lag = int(round(float(np.nanmedian(times)) * self.fs))
             row["step_regularity"] = autocorrelation_at(seg, lag // 2)
             row["stride_regularity"] = autocorrelation_at(seg, lag)
             if np.isfinite(ml[w0:w1]).any() and np.isfinite(ap[w0:w1]).any():

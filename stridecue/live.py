@@ -205,5 +205,6 @@ def simulated_signals(sim: Any, *, protocol: str = "stridecue") -> dict[str, Sim
             clock_drift_ppm=float(s.clock_drift_ppm),
             protocol=protocol,  # type: ignore[arg-type]
             connection_interval_s=0.0075,
+            start_offset_s=float(s.start_offset_s),
         )
     return out

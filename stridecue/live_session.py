@@ -133,7 +133,7 @@ class LiveAnalysis:
         self._factory = None if isinstance(analyser, StreamAnalyser) else analyser
         self.analyser: StreamAnalyser | None = analyser if isinstance(analyser, StreamAnalyser) else None
         self.decoder = RawDecoder(sensors)
-        self.outputs = list(outputs or [])
+        self.outputs = outputs if outputs is not None else []
         self.strides_sink = strides_sink
         self.cue_sink = cue_sink
         self.strides = 0

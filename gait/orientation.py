@@ -260,6 +260,7 @@ class OrientationEstimator:
             )
         _check_params(method, params)
         self.sampling_rate_hz = _check_rate(sampling_rate_hz)
+        self._unit_rows: list[tuple[np.ndarray, np.ndarray]] | None = []
         self.method = method
         self.max_gap_s = float(max_gap_s)
         self.params = dict(params)
@@ -274,6 +275,16 @@ class OrientationEstimator:
             self._vqf = VQF(1.0 / self.sampling_rate_hz, **self.params)
 
     # ---- ahrs filter construction --------------------------------------------------------
+    def _check_units_once(self, acc: np.ndarray, gyr: np.ndarray) -> None:
+        """Check units on the stream's first two seconds (a short chunk of running, mostly
+        flight, has a small median |acc| and would pass for g)."""
+        if self._unit_rows is None:
+            return
+        self._unit_rows.append((acc, gyr))
+        if sum(len(a) for a, _ in self._unit_rows) >= 2 * self.sampling_rate_hz:
+            rows, self._unit_rows = self._unit_rows, None
+            check_units(np.vstack([a for a, _ in rows]), np.vstack([g for _, g in rows]))
+
     def _make_ahrs(self, acc0: np.ndarray, mag0: np.ndarray | None) -> None:
         rate = self.sampling_rate_hz
         dt = 1.0 / rate
@@ -340,7 +351,7 @@ class OrientationEstimator:
             self._uses_mag = uses_mag
         elif self._uses_mag != uses_mag:
             raise ValueError("pass mag_ut on every update or on none (the filter is 6D or 9D)")
-        check_units(acc, gyr)
+        self._check_units_once(acc, gyr)
         n = acc.shape[0]
         acc, gyr, mag, feed, new_gaps = _fill_gaps(acc, gyr, mag, self._gap, self._max_gap_samples)
         if new_gaps:

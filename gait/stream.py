@@ -383,11 +383,8 @@ class StreamAnalyser:
         sac = self._level1[c.SACRUM].get(w0, w1)
         acc, gyr, q_sac = sac[:, 0:3], sac[:, 3:6], sac[:, 7:11]
         out[:, _D["acc_x_mps2"] : _D["acc_z_mps2"] + 1] = acc
-        valid = sac[:, 6] > 0
-        for p in self.placements:
-            if p != c.SACRUM:
-                valid &= self._level1[p].get(w0, w1)[:, 6] > 0
-        out[:, _D["valid"]] = valid
+        # A sacrum gap blanks the strides over it; a thigh gap blanks that thigh's angles only.
+        out[:, _D["valid"]] = sac[:, 6] > 0
         cal = self.calibration if self._calibration_ready else None
         has_q = bool(np.isfinite(q_sac).all())
         if cal is not None and has_q and c.SACRUM in cal:
@@ -397,10 +394,12 @@ class StreamAnalyser:
         for placement, side in ((c.THIGH_LEFT, c.LEFT), (c.THIGH_RIGHT, c.RIGHT)):
             if cal is None or placement not in self._level1 or placement not in cal:
                 continue
-            q_th = self._level1[placement].get(w0, w1)[:, 7:11]
+            rows = self._level1[placement].get(w0, w1)
+            q_th = rows[:, 7:11]
             if not np.isfinite(q_th).all():
                 continue
             th = thigh_angles(q_th, cal[placement])[c.THIGH_ANGLE_DEG].to_numpy()
+            th = np.where(rows[:, 6] > 0, th, np.nan)  # held values of a silent sensor are not angles
             out[:, _D[f"thigh_angle_{side}_deg"]] = th
             tilt = out[:, _D[c.PELVIS_TILT_DEG]]
             if np.isfinite(tilt).any():
@@ -480,7 +479,9 @@ class StreamAnalyser:
         min_sep = 0.2 * fs
         for k in range(len(ic)):
             pos = w0 + float(ic[k])
-            if not (a - 2 <= pos < b) or pos <= self._last_ic_pos + min_sep:
+            # [a - 2, b - 1): overlapping the neighbours (deduplicated) so that no contact falls
+            # between two blocks, and the sample after every accepted contact is in this block.
+            if not (a - 2 <= pos < b - 1) or pos <= self._last_ic_pos + min_sep:
                 continue
             self._last_ic_pos = pos
             to_pos = w0 + float(to[k]) if math.isfinite(to[k]) else math.nan
@@ -543,7 +544,7 @@ class StreamAnalyser:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        lo = int(math.floor(min(r["_pos"][0] for r in pending))) - 2
+        lo = int(math.floor(min(r["_pos"][0] for r in pending))) - round(0.5 * self.fs) - 2
         lo = max(lo, self._derived.start)
         hi = self._derived.end
         d = self._derived.get(lo, hi)
@@ -557,9 +558,14 @@ class StreamAnalyser:
             frame = add_trunk_metrics(frame, t, d[:, _D["vertical_mps2"]],
                                       fwd if np.isfinite(fwd).any() else None)
         yaw = d[:, _D["yaw_rate_radps"]]
-        frame["stride_yaw_rate_radps"] = (
-            stride_yaw_rate_radps(frame, t, yaw) if np.isfinite(yaw).any() else np.nan
-        )
+        yaw_rates = []
+        for k in range(len(frame)):  # each over a window anchored to its stride (a cumulative sum)
+            p0, _, p2 = pending[k]["_pos"]
+            i0 = max(int(math.floor(p0)) - 2 - lo, 0)
+            i1 = int(math.ceil(p2)) + 1 - lo
+            yaw_rates.append(stride_yaw_rate_radps(frame.iloc[k : k + 1], t[i0:i1], yaw[i0:i1])[0]
+                             if np.isfinite(yaw[i0:i1]).any() else math.nan)
+        frame["stride_yaw_rate_radps"] = np.asarray(yaw_rates, float)
         frame[c.STRIDE_LENGTH_M] = [self._walking_length(r, lo, d) for r in frame.to_dict("records")]
         leg = leg_length_m(self.athlete)
         if "thigh_angle_ic_deg" in frame:
@@ -585,7 +591,9 @@ class StreamAnalyser:
         height = float(self.athlete.get("height_m") or 1.75)
         sensor_h = float(self.athlete.get("sensor_height_m") or SENSOR_HEIGHT_PER_HEIGHT * height)
         p0, p1, p2 = row["_pos"]
-        w0 = max(lo, int(p0) - round(0.5 * self.fs))
+        w0 = max(0, int(p0) - round(0.5 * self.fs))  # anchored to the stride, not to `lo`
+        if w0 < lo:
+            return math.nan  # not held (cannot happen while strides are finalised in time)
         acc = d[w0 - lo : int(math.ceil(p2)) + 1 - lo, _D["acc_x_mps2"] : _D["acc_z_mps2"] + 1]
         acc = np.where(np.isfinite(acc), acc, 0.0)
         ic = np.round(np.array([p0, p1, p2]) - w0).astype(int)
@@ -688,7 +696,7 @@ class StreamAnalyser:
             if a >= done or (not final and b + self._look_n > done):
                 return
             b = min(b, done)
-            w0 = max(self._derived.start, a - self._tap_ctx_n)
+            w0 = max(0, a - self._tap_ctx_n)
             w1 = min(b + self._look_n, done)
             acc = self._derived.get(w0, w1)[:, _D["acc_x_mps2"] : _D["acc_z_mps2"] + 1]
             for i in detect_double_taps(acc, sampling_rate_hz=self.fs):

@@ -255,8 +255,8 @@ def session_signals(session: Any) -> dict[str, tuple[np.ndarray, np.ndarray, np.
         if len(t) < 2:
             continue
         fs = float(info.sampling_rate_hz or (len(t) - 1) / (t[-1] - t[0]))
-        out[info.placement] = (t, table.loc[:, list(c.ACC_MPS2)].to_numpy(float),
-                               table.loc[:, list(c.GYR_RADPS)].to_numpy(float), fs)
+        out[info.placement] = (t, table.loc[:, list(c.ACC_MPS2)].to_numpy(float, copy=True),
+                               table.loc[:, list(c.GYR_RADPS)].to_numpy(float, copy=True), fs)
     return out
 
 

@@ -677,9 +677,10 @@ def format_mobility(df: pd.DataFrame) -> str:
             note = f"  ({r.note})" if r.note else ""
             lines.append(f"  {pd.Timestamp(r.measured_at):%Y-%m-%d}  {r.session_id:<26} "
                          f"{value:>10}  {verdict}{note}{flags}")
-        if len(g) > 1 and np.isfinite(_f(g["value"].iloc[-1])) and np.isfinite(_f(g["value"].iloc[0])):
-            lines.append(f"  change since the first check: "
-                         f"{_f(g['value'].iloc[-1]) - _f(g['value'].iloc[0]):+.1f} {g['unit'].iloc[-1]}")
+        first, last = _f(g["value"].iloc[0]), _f(g["value"].iloc[-1])
+        if len(g) > 1 and np.isfinite(first) and np.isfinite(last):
+            lines.append(f"  change since the first check: {last - first:+.1f} "
+                         f"{g['unit'].iloc[-1]}")
     return "\n".join(lines)
 
 

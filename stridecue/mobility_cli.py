@@ -361,23 +361,25 @@ async def run_script(
             await pump()
             await asyncio.sleep(min(0.05, left / time_scale))
 
+    ask = prompter.ask
+
+    def read(question: str) -> Callable[[], str]:
+        assert ask is not None
+        return lambda: ask(question)
+
     due = max(start_s, session_time_s())
     for st in steps:
         await wait_until(due)
         prompter.announce(st)
         if st.waits_for_athlete and prompter.interactive:
-            assert prompter.ask is not None
-            ask = prompter.ask
-            await _while_pumping(pump, lambda: ask("    press Enter when you are in position "))
+            await _while_pumping(pump, read("    press Enter when you are in position "))
             due = session_time_s()
         journal(STEP_KIND, time_s=due, check=st.check, side=st.side, step=st.step, text=st.text)
         due += st.duration_s
         if st.check == "kneeling_hip_flexor" and st.step == 3 and prompter.interactive:
-            assert prompter.ask is not None
-            ask = prompter.ask
             await wait_until(due)
             answer = await _while_pumping(
-                pump, lambda: ask("    Strong pull in the front of the thigh? [y/N] "))
+                pump, read("    Strong pull in the front of the thigh? [y/N] "))
             journal(ANSWER_KIND, time_s=session_time_s(), check=st.check, side=st.side,
                     answer="yes" if answer.strip().lower().startswith("y") else "no")
             due = session_time_s()

@@ -1,4 +1,4 @@
-"""Guided mobility checks: script, simulated athlete vs truth, prompting, history, CLI end to end."""
+"""Guided mobility checks: script, simulated athlete vs truth, prompts, history, CLI end to end."""
 
 from __future__ import annotations
 
@@ -134,7 +134,8 @@ def test_interactive_prompts_wait_for_enter_and_record_the_answer():
         session_time_s=lambda: (time.monotonic() - t0) * scale, pump=pump, time_scale=scale))
     enters = [a for a in asked if "Enter" in a]
     pulls = [a for a in asked if "pull" in a]
-    assert len(enters) == 3 and len(pulls) == 2  # standing posture + two kneeling tests
+    assert len(enters) == 3  # standing posture + two kneeling tests
+    assert len(pulls) == 2
     marks = step_marks(entries)
     assert list(zip(marks["check"], marks["step"], strict=True)) == [
         (s.check, s.step) for s in steps]
@@ -185,9 +186,11 @@ def test_history_keeps_mobility_across_sessions(tmp_path):
         assert list(mob["passed"]) == [False, True]
         text = format_mobility(mob)
         assert "Straight-leg raise (left)  target at least 65 deg" in text
-        assert "not met" in text and "+9.0 deg" in text
+        assert "not met" in text
+        assert "+9.0 deg" in text
         html = write_history_report(db, "Sam", tmp_path / "h.html").read_text()
-        assert 'id="mobility-history-table"' in html and "67.0 deg" in html
+        assert 'id="mobility-history-table"' in html
+        assert "67.0 deg" in html
         with pytest.raises(Exception, match="another athlete"):
             db.add_mobility("Alex", "m1", "2026-01-05", {"k": _row(1.0, False)})
 
@@ -244,7 +247,8 @@ def cli_session(tmp_path_factory):
 def test_cli_simulated_session_measured_stored_and_reanalysable(cli_session, capsys):
     out, db = cli_session
     session = open_session(out)
-    assert session.meta["kind"] == "mobility" and session.meta["source"] == "simulated"
+    assert session.meta["kind"] == "mobility"
+    assert session.meta["source"] == "simulated"
     results = session.meta["mobility"]
     truth = pd.read_csv(out / "truth" / "truth_mobility.csv").fillna("")
     for key, (check, side, measure) in TRUTH_OF.items():
@@ -264,7 +268,8 @@ def test_cli_simulated_session_measured_stored_and_reanalysable(cli_session, cap
     capsys.readouterr()
     assert main(["mobility", "--measure", str(out), "--history", str(db)]) == 0
     printed = capsys.readouterr().out
-    assert "Straight-leg raise, left" in printed and "target at least 65 deg" in printed
+    assert "Straight-leg raise, left" in printed
+    assert "target at least 65 deg" in printed
     again = open_session(out).meta["mobility"]
     for key in results:
         assert again[key]["value"] == pytest.approx(results[key]["value"], abs=1e-9)

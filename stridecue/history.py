@@ -232,6 +232,15 @@ class HistoryDB:
                                 (athlete, _now()))
         return int(cur.lastrowid)
 
+    def _other_owner(self, table: str, session_id: str, athlete_id: int) -> str | None:
+        """Name of the athlete other than ``athlete_id`` whose rows in ``table`` hold the id."""
+        row = self._con.execute(f"SELECT athlete_id FROM {table} WHERE session_id = ? LIMIT 1",
+                                (session_id,)).fetchone()
+        if row is None or int(row[0]) == athlete_id:
+            return None
+        return str(self._con.execute("SELECT name FROM athletes WHERE athlete_id = ?",
+                                     (row[0],)).fetchone()[0])
+
     def add_session(
         self,
         athlete: str,
@@ -279,11 +288,8 @@ class HistoryDB:
         con = self._con
         with con:
             athlete_id = self._athlete_id(athlete, create=True)
-            row = con.execute("SELECT athlete_id FROM sessions WHERE session_id = ?",
-                              (session_id,)).fetchone()
-            if row is not None and int(row[0]) != athlete_id:
-                owner = con.execute("SELECT name FROM athletes WHERE athlete_id = ?",
-                                    (row[0],)).fetchone()[0]
+            owner = self._other_owner("sessions", session_id, athlete_id)
+            if owner is not None:
                 raise HistoryError(f"session {session_id!r} already belongs to {owner!r}; use "
                                    "another session id")
             con.execute("DELETE FROM measures WHERE session_id = ?", (session_id,))
@@ -335,11 +341,10 @@ class HistoryDB:
         con = self._con
         with con:
             athlete_id = self._athlete_id(athlete, create=True)
-            row = con.execute("SELECT athlete_id FROM mobility WHERE session_id = ? LIMIT 1",
-                              (session_id,)).fetchone()
-            if row is not None and int(row[0]) != athlete_id:
-                raise HistoryError(f"mobility session {session_id!r} already belongs to another "
-                                   "athlete; use another session id")
+            owner = self._other_owner("mobility", session_id, athlete_id)
+            if owner is not None:
+                raise HistoryError(f"mobility session {session_id!r} already belongs to "
+                                   f"{owner!r}, another athlete; use another session id")
             con.execute("DELETE FROM mobility WHERE session_id = ?", (session_id,))
             iso = _iso(measured_at)
             con.executemany("INSERT INTO mobility VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -122,6 +122,13 @@ def _sway(t: np.ndarray, rng: np.random.Generator, rms_deg: float) -> np.ndarray
     return x * rms_deg / np.sqrt(1.5)
 
 
+def _move_and_hold(keys: list, truth: list, step: MobilityStep, reach_end_s: tuple[float, float],
+                   pose: _Pose, measure: str, value: float) -> None:
+    """Reach ``pose`` at ``reach_end_s[0]``, hold it to ``reach_end_s[1]``; record the truth."""
+    truth.append({"check": step.check, "side": step.side, "measure": measure, "value": value})
+    keys += [(reach_end_s[0], pose), (reach_end_s[1], pose)]
+
+
 def _plan_poses(
     steps: Sequence[MobilityStep], t0_s: float, rng: np.random.Generator
 ) -> tuple[list[tuple[float, _Pose]], list[dict], list[tuple[float, float, float, float]]]:
@@ -161,10 +168,8 @@ def _plan_poses(
                 keys.append((t + 0.85 * st.duration_s, pose))
             elif st.step == 2:
                 beta = rng.uniform(4.0, 18.0)
-                truth.append({"check": st.check, "side": st.side,
-                              "measure": "posterior_tilt_deg", "value": beta})
                 pose = replace(kneel, pelvis_tilt_deg=kneel.pelvis_tilt_deg - beta)
-                keys += [(t + 1.5, pose), (end, pose)]
+                _move_and_hold(keys, truth, st, (t + 1.5, end), pose, "posterior_tilt_deg", beta)
             elif st.step == 3:
                 pose = kneel
                 keys.append((t + 1.5, pose))
@@ -180,10 +185,8 @@ def _plan_poses(
                 keys.append((t + 0.85 * st.duration_s, pose))
             elif st.step == 2:
                 alpha = rng.uniform(50.0, 82.0)
-                truth.append({"check": st.check, "side": st.side,
-                              "measure": "peak_elevation_deg", "value": alpha})
                 pose = replace(lying, **{f"thigh_{st.side}_deg": 90.0 + alpha})
-                keys += [(t + 2.5, pose), (end, pose)]
+                _move_and_hold(keys, truth, st, (t + 2.5, end), pose, "peak_elevation_deg", alpha)
             elif st.step == 3:
                 pose = lying
                 keys.append((t + 2.0, pose))

@@ -79,7 +79,7 @@ def main() -> None:
         "",
         "The sway row compares the larger of the tilt and obliquity sway RMS with the designed",
         " tilt sway (the obliquity sway is 0.7 of it), so it is an upper bound by construction.",
-        " The straight-leg raise is the thigh's elevation above the floor (the articles' 65-70 deg);",
+        " The straight-leg raise is the thigh's elevation above the floor (articles: 65-70 deg);",
         " the kneeling target (10 deg posterior tilt) is a stridecue setting, not a published",
         " threshold. No real recording of these checks with a reference exists yet: these",
         " figures say the measurement chain is right, not that the simulated movements are",

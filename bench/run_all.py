@@ -23,6 +23,7 @@ ORDER = [
     ("walking", "Walking events, cadence and stride length on lowerback-walking"),
     ("stride_length_running", "Running stride length"),
     ("angles", "Anatomical angles vs simulator truth"),
+    ("mobility", "Mobility checks vs simulator truth"),
     ("simulator_realism", "Simulator contact waveforms vs real sacral running"),
     ("report", "Report and history speed"),
 ]

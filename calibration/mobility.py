@@ -13,7 +13,15 @@
 Each check is a pure function over orientation quaternions (``q_sensor_to_earth`` from
 ``gait.orientation``) and the sensor's :class:`~calibration.model.SegmentCalibration`, and
 returns a small frozen dataclass with the value (unit in the name), the target, a verdict and
-quality flags. :data:`MOBILITY_PROMPTS` holds the step-by-step text for the CLI.
+quality flags. :data:`MOBILITY_PROMPTS` holds the step-by-step text for the CLI,
+:data:`MOBILITY_STEP_S` how long each step is recorded, and :func:`mobility_script` puts them in
+the order the athlete does them (standing calibration first, lying down last).
+
+Steps
+-----
+Step 0 of every check is "get into position" (the CLI waits for the athlete there); the
+measurement window of a check runs from the start of its step 1 to the start of the next check,
+so each measurement function sees its still baseline first.
 """
 
 from __future__ import annotations
@@ -29,15 +37,15 @@ from gait.angles import pelvis_angles, segment_orientation
 #: Step-by-step instructions for the CLI, per check.
 MOBILITY_PROMPTS: dict[str, tuple[str, ...]] = {
     "straight_leg_raise": (
-        "Keep the thigh sensor on. Lie on your back on the floor, legs straight.",
+        "Keep the thigh sensor on this leg. Lie on your back on the floor, legs straight.",
         "Lie still for 3 seconds.",
         "Keeping the knee straight, lift the leg as high as it goes without bending the knee "
         "or lifting the other leg or the pelvis; hold 2 seconds at the top.",
         "Lower the leg slowly and lie still for 2 seconds.",
     ),
     "kneeling_hip_flexor": (
-        "Keep the sacrum sensor on. Kneel inside a doorway, mid-back touching the doorframe: "
-        "the thigh you kneel on vertical, the shin of the other leg vertical.",
+        "Keep the sacrum sensor on. Kneel on this knee inside a doorway, mid-back touching the "
+        "doorframe: the thigh you kneel on vertical, the shin of the other leg vertical.",
         "Stay still in this neutral kneeling position for 3 seconds.",
         "Tuck your tailbone under until the gap between your low back and the doorframe "
         "disappears (spill the cereal bowl behind you); hold 3 seconds.",
@@ -48,6 +56,103 @@ MOBILITY_PROMPTS: dict[str, tuple[str, ...]] = {
         "Relax into your normal posture, weight at midfoot, and stand still for 10 seconds.",
     ),
 }
+
+
+#: The standing calibration that starts a mobility session (sensor-to-segment alignment).
+CALIBRATION_PROMPTS: tuple[str, ...] = (
+    "Stand still, feet shoulder-width apart, arms relaxed, looking ahead.",
+    "Walk 6-8 steps straight ahead at your normal pace, then stop and stand still.",
+)
+
+#: Recording time of each step, seconds (step 0 is the time allowed to get into position).
+MOBILITY_STEP_S: dict[str, tuple[float, ...]] = {
+    "calibration": (5.0, 9.0),
+    "standing_posture": (3.0, 10.0),
+    "kneeling_hip_flexor": (6.0, 3.0, 5.0, 3.0),
+    "straight_leg_raise": (8.0, 3.0, 6.0, 4.0),
+}
+
+#: Which sensor each check needs.
+CHECK_PLACEMENT: dict[str, str] = {
+    "calibration": "",
+    "standing_posture": "sacrum",
+    "kneeling_hip_flexor": "sacrum",
+    "straight_leg_raise": "thigh",
+}
+
+
+@dataclass(frozen=True)
+class MobilityStep:
+    """One prompted step of a guided mobility session.
+
+    Attributes
+    ----------
+    check
+        ``"calibration"``, ``"standing_posture"``, ``"kneeling_hip_flexor"`` or
+        ``"straight_leg_raise"``.
+    side
+        ``"left"``/``"right"`` for the one-sided checks, ``""`` otherwise.
+    step
+        Index of the step within its check (0 = get into position).
+    text
+        What the athlete is told.
+    duration_s
+        How long the step is recorded, seconds.
+    """
+
+    check: str
+    side: str
+    step: int
+    text: str
+    duration_s: float
+
+    @property
+    def waits_for_athlete(self) -> bool:
+        """True for "get into position" steps (the CLI waits for Enter when interactive)."""
+        return self.step == 0 and self.check != "calibration"
+
+
+def mobility_script(placements: tuple[str, ...] | list[str]) -> list[MobilityStep]:
+    """The ordered steps of a guided mobility session for the sensors worn.
+
+    Parameters
+    ----------
+    placements
+        The placements worn (``"sacrum"``, ``"thigh_left"``, ``"thigh_right"``).
+
+    Returns
+    -------
+    list of MobilityStep
+        Standing calibration; standing posture and the kneeling hip-flexor test (left knee, then
+        right) with a sacrum sensor; a straight-leg raise per thigh sensor.
+
+    Raises
+    ------
+    CalibrationError
+        When no sensor that any check uses is worn.
+    """
+    from calibration.model import CalibrationError
+
+    placements = tuple(placements)
+    sides = [s for s in ("left", "right") if f"thigh_{s}" in placements]
+    checks: list[tuple[str, str]] = [("calibration", "")]
+    if "sacrum" in placements:
+        checks += [("standing_posture", ""), ("kneeling_hip_flexor", "left"),
+                   ("kneeling_hip_flexor", "right")]
+    checks += [("straight_leg_raise", side) for side in sides]
+    if len(checks) == 1:
+        raise CalibrationError(
+            "the mobility checks need the sacrum sensor or a thigh sensor: connect one"
+        )
+    steps = []
+    for check, side in checks:
+        texts = CALIBRATION_PROMPTS if check == "calibration" else MOBILITY_PROMPTS[check]
+        for i, (text, dur) in enumerate(zip(texts, MOBILITY_STEP_S[check], strict=True)):
+            if side and i == 0:
+                what = "knee" if check == "kneeling_hip_flexor" else "leg"
+                text = f"{side.upper()} {what}: {text}"
+            steps.append(MobilityStep(check, side, i, text, dur))
+    return steps
 
 
 @dataclass(frozen=True)

@@ -656,6 +656,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", metavar="SESSION", help="session folder")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=cmd_info)
+
+    from stridecue.mobility_cli import add_parser as add_mobility_parser
+
+    add_mobility_parser(sub)
     return parser
 
 

@@ -15,6 +15,13 @@ For a measure with baseline sessions ``B`` (``set_baseline``)::
 ``SE_within`` the pooled stride-to-stride SD of the baseline sessions divided by the square root
 of their mean stride count, ``floor`` the per-measure minimum of
 ``stridecue.report.findings.KEY_MEASURES``. Without a baseline the first session is the baseline.
+
+Mobility checks
+---------------
+The results of ``stridecue mobility`` (straight-leg raise, kneeling hip-flexor test, standing
+posture) are kept per athlete in their own table (schema version 2), one row per check and side
+with the value, its target and whether it was met, so the history shows them across sessions
+(``mobility``, ``format_mobility`` and the ``mobility-history`` section of the report).
 """
 
 from __future__ import annotations
@@ -77,6 +84,29 @@ _MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             PRIMARY KEY (athlete_id, session_id)
         );
     """),
+    (2, "mobility check results per athlete", """
+        CREATE TABLE mobility (
+            session_id TEXT NOT NULL,
+            athlete_id INTEGER NOT NULL REFERENCES athletes(athlete_id),
+            measured_at TEXT NOT NULL,
+            test TEXT NOT NULL,
+            side TEXT NOT NULL,
+            value REAL,
+            unit TEXT NOT NULL,
+            target REAL,
+            target_text TEXT NOT NULL,
+            passed INTEGER NOT NULL,
+            flags TEXT NOT NULL,
+            note TEXT NOT NULL,
+            PRIMARY KEY (session_id, test, side)
+        );
+        CREATE INDEX mobility_by_athlete ON mobility(athlete_id, measured_at);
+    """),
+)
+#: Columns of :meth:`HistoryDB.mobility`.
+MOBILITY_COLUMNS: tuple[str, ...] = (
+    "session_id", "measured_at", "test", "side", "value", "unit", "target", "target_text",
+    "passed", "flags", "note",
 )
 #: The schema version a fresh database gets.
 SCHEMA_VERSION: int = _MIGRATIONS[-1][0]
@@ -202,6 +232,15 @@ class HistoryDB:
                                 (athlete, _now()))
         return int(cur.lastrowid)
 
+    def _other_owner(self, table: str, session_id: str, athlete_id: int) -> str | None:
+        """Name of the athlete other than ``athlete_id`` whose rows in ``table`` hold the id."""
+        row = self._con.execute(f"SELECT athlete_id FROM {table} WHERE session_id = ? LIMIT 1",
+                                (session_id,)).fetchone()
+        if row is None or int(row[0]) == athlete_id:
+            return None
+        return str(self._con.execute("SELECT name FROM athletes WHERE athlete_id = ?",
+                                     (row[0],)).fetchone()[0])
+
     def add_session(
         self,
         athlete: str,
@@ -249,11 +288,8 @@ class HistoryDB:
         con = self._con
         with con:
             athlete_id = self._athlete_id(athlete, create=True)
-            row = con.execute("SELECT athlete_id FROM sessions WHERE session_id = ?",
-                              (session_id,)).fetchone()
-            if row is not None and int(row[0]) != athlete_id:
-                owner = con.execute("SELECT name FROM athletes WHERE athlete_id = ?",
-                                    (row[0],)).fetchone()[0]
+            owner = self._other_owner("sessions", session_id, athlete_id)
+            if owner is not None:
                 raise HistoryError(f"session {session_id!r} already belongs to {owner!r}; use "
                                    "another session id")
             con.execute("DELETE FROM measures WHERE session_id = ?", (session_id,))
@@ -271,6 +307,65 @@ class HistoryDB:
 
         self.add_session(athlete, session_id, started_at, summary_document(result)["session"],
                          session_measures(result))
+
+    def add_mobility(self, athlete: str, session_id: str, measured_at: Any,
+                     results: Mapping[str, Mapping[str, Any]]) -> None:
+        """Store (or replace) the mobility-check results of one session of an athlete.
+
+        Parameters
+        ----------
+        athlete
+            Athlete name (created on first use).
+        session_id
+            The mobility session's id; adding it again replaces its results.
+        measured_at
+            When the checks were done (datetime or ISO 8601 text).
+        results
+            ``key -> row`` as written by ``stridecue.mobility_cli.measure_mobility``: ``test``,
+            ``side``, ``value``, ``unit``, ``target``, ``target_text``, ``passed``, ``flags``,
+            ``note``.
+
+        Raises
+        ------
+        HistoryError
+            When the session's results already belong to another athlete.
+        """
+        rows = []
+        for key, r in results.items():
+            value, target = _f(r.get("value")), _f(r.get("target"))
+            rows.append((session_id, str(r.get("test", key)), str(r.get("side", "")),
+                         value if np.isfinite(value) else None, str(r.get("unit", "deg")),
+                         target if np.isfinite(target) else None, str(r.get("target_text", "")),
+                         int(bool(r.get("passed", False))), ",".join(r.get("flags", [])),
+                         str(r.get("note", ""))))
+        con = self._con
+        with con:
+            athlete_id = self._athlete_id(athlete, create=True)
+            owner = self._other_owner("mobility", session_id, athlete_id)
+            if owner is not None:
+                raise HistoryError(f"mobility session {session_id!r} already belongs to "
+                                   f"{owner!r}, another athlete; use another session id")
+            con.execute("DELETE FROM mobility WHERE session_id = ?", (session_id,))
+            iso = _iso(measured_at)
+            con.executemany("INSERT INTO mobility VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [(r[0], athlete_id, iso, *r[1:]) for r in rows])
+
+    def mobility(self, athlete: str) -> pd.DataFrame:
+        """The athlete's mobility-check results across sessions, oldest first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``MOBILITY_COLUMNS``: ``measured_at`` as a UTC timestamp, ``passed`` as bool,
+            ``flags`` as comma-separated text.
+        """
+        athlete_id = self._athlete_id(athlete)
+        df = pd.read_sql_query(
+            f"SELECT {', '.join(MOBILITY_COLUMNS)} FROM mobility WHERE athlete_id = ? "
+            "ORDER BY measured_at, session_id, test, side", self._con, params=(athlete_id,))
+        df["measured_at"] = pd.to_datetime(df["measured_at"], utc=True, format="ISO8601")
+        df["passed"] = df["passed"].astype(bool)
+        return df
 
     def set_baseline(self, athlete: str, sessions: Sequence[str] | str) -> list[str]:
         """Choose the baseline sessions of an athlete.
@@ -558,6 +653,67 @@ def format_comparison(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+#: Display names of the mobility tests.
+MOBILITY_LABELS = {
+    "straight_leg_raise": "Straight-leg raise",
+    "kneeling_hip_flexor": "Kneeling hip-flexor test",
+    "standing_pelvis_tilt": "Standing pelvic tilt",
+    "standing_sway": "Standing sway",
+}
+
+
+def format_mobility(df: pd.DataFrame) -> str:
+    """Plain-text mobility results across sessions: one block per check and side.
+
+    Each line: date, session, value, the target and whether it was met; the last line of a
+    block says the change from the first session.
+    """
+    if df is None or df.empty:
+        return "no mobility checks"
+    lines = []
+    for (test, side), g in df.groupby(["test", "side"], sort=False):
+        head = MOBILITY_LABELS.get(str(test), str(test)) + (f" ({side})" if side else "")
+        lines.append(f"{head}  target {g['target_text'].iloc[-1]}")
+        for r in g.itertuples(index=False):
+            value = f"{r.value:.1f} {r.unit}" if r.value is not None and np.isfinite(r.value) \
+                else "-"
+            verdict = "met" if r.passed else "not met"
+            flags = f"  [{r.flags}]" if r.flags else ""
+            note = f"  ({r.note})" if r.note else ""
+            lines.append(f"  {pd.Timestamp(r.measured_at):%Y-%m-%d}  {r.session_id:<26} "
+                         f"{value:>10}  {verdict}{note}{flags}")
+        first, last = _f(g["value"].iloc[0]), _f(g["value"].iloc[-1])
+        if len(g) > 1 and np.isfinite(first) and np.isfinite(last):
+            lines.append(f"  change since the first check: {last - first:+.1f} "
+                         f"{g['unit'].iloc[-1]}")
+    return "\n".join(lines)
+
+
+def _mobility_section(db: HistoryDB, athlete: str) -> str:
+    from stridecue.report.html import _esc, html_table
+
+    mob = db.mobility(athlete)
+    if mob.empty:
+        return ("<section id='mobility-history'><h2>Mobility checks</h2><p class='not-measured' "
+                "id='mobility-history-table'>No mobility checks recorded: run `stridecue "
+                "mobility --athlete NAME`.</p></section>")
+    shown = pd.DataFrame({
+        "date": mob["measured_at"].dt.strftime("%Y-%m-%d"),
+        "session": mob["session_id"],
+        "check": mob["test"].map(lambda t: MOBILITY_LABELS.get(t, t)),
+        "side": mob["side"],
+        "value": mob["value"].map(lambda v: f"{v:.1f}" if v is not None and np.isfinite(v)
+                                  else "-") + " " + mob["unit"],
+        "target": mob["target_text"],
+        "verdict": mob["passed"].map({True: "met", False: "not met"}),
+        "note": mob["note"],
+        "flags": mob["flags"],
+    })
+    return ("<section id='mobility-history'><h2>Mobility checks</h2>"
+            + html_table(shown, "mobility-history-table")
+            + f"<pre class='meta'>{_esc(format_mobility(mob))}</pre></section>")
+
+
 # --- HTML history report ----------------------------------------------------------------------
 
 
@@ -621,6 +777,7 @@ def build_history_html(db: HistoryDB, athlete: str,
         started_at=sessions["started_at"].astype(str))
     parts.append("<section id='sessions'><h2>Sessions</h2>" + html_table(shown, "sessions-table")
                  + "<h3>Baseline</h3>" + html_table(base, "baseline-table") + "</section>")
+    parts.append(_mobility_section(db, athlete))
     tshow = trend.assign(started_at=trend["started_at"].dt.strftime("%Y-%m-%d"))
     parts.append("<section id='trend-data'><details><summary>All trend numbers</summary>"
                  + html_table(tshow, "trend-table") + "</details></section>")

@@ -470,22 +470,49 @@ def cue_laps(cues: pd.DataFrame, strides: pd.DataFrame) -> pd.Series | None:
     return out
 
 
+def _mobility_verdict(test: str, value: float, target: float, passed: Any, note: str) -> str:
+    """Plain-language verdict of one mobility result (see ``mobility_rows``)."""
+    measured = isinstance(passed, bool | np.bool_)
+    if "straight_leg_raise" in test or "slr" in test.split("_"):
+        if not np.isfinite(value):
+            return ""
+        limit = target if np.isfinite(target) else SLR_TARGET_DEG
+        return "below target: stretch the hamstrings" if value < limit else "enough range"
+    if "hip_flexor" in test or "kneeling" in test:
+        words = note.lower()
+        pulled = any(w in words for w in ("pull", "tight", "positive", "true")) and not (
+            words.startswith("no ") or words.startswith("false"))
+        if pulled:
+            return "tight: kneeling hip-flexor stretch"
+        if measured and not passed:
+            return "tight: kneeling hip-flexor stretch (posterior tilt below target)"
+        if measured or words.strip():
+            return "no static stretch needed: dynamic mobility (twisted warrior)"
+        return ""
+    if measured:
+        return "within the limit" if passed else "above the limit"
+    return ""
+
+
 def mobility_rows(mobility: Any) -> pd.DataFrame:
     """Normalise mobility-check results to a table.
 
     Parameters
     ----------
     mobility
-        ``None``; a DataFrame with columns ``test``, ``side``, ``value``, ``unit`` (``note``
-        optional); or a mapping ``name -> value`` / ``name -> {"value":..., "unit":..., "side":...,
-        "note":...}``. Names ending in ``_deg`` get the unit ``deg``.
+        ``None``; a DataFrame with columns ``test``, ``side``, ``value``, ``unit`` (``note``,
+        ``target`` optional); or a mapping ``name -> value`` / ``name -> {"value":...,
+        "unit":..., "side":..., "note":..., "target":..., "target_text":..., "passed":...}``
+        (the rows ``stridecue mobility`` stores in the session). Names ending in ``_deg`` get the
+        unit ``deg``.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``test``, ``side``, ``value``, ``unit``, ``note``, ``verdict``.
+        Columns ``test``, ``side``, ``value``, ``unit``, ``target``, ``note``, ``verdict``;
+        ``target`` is the stored target text (or the default straight-leg-raise target).
     """
-    cols = ["test", "side", "value", "unit", "note", "verdict"]
+    cols = ["test", "side", "value", "unit", "target", "note", "verdict"]
     if mobility is None:
         return pd.DataFrame(columns=cols)
     if isinstance(mobility, pd.DataFrame):
@@ -494,9 +521,14 @@ def mobility_rows(mobility: Any) -> pd.DataFrame:
         rows = []
         for name, v in dict(mobility).items():
             row: dict[str, Any] = {"test": str(name), "side": "", "value": v, "unit": "",
-                                   "note": ""}
+                                   "note": "", "target": "", "target_value": np.nan,
+                                   "passed": None}
             if isinstance(v, Mapping):
-                row.update({k: v[k] for k in ("value", "unit", "side", "note", "test") if k in v})
+                row.update({k: v[k] for k in ("value", "unit", "side", "note", "test", "passed")
+                            if k in v})
+                row["target_value"] = v.get("target", np.nan)
+                row["target"] = v.get("target_text", "") or (
+                    f"{v['target']:g}" if isinstance(v.get("target"), int | float) else "")
                 row.setdefault("test", str(name))
             if not row["unit"] and str(name).endswith("_deg"):
                 row["unit"] = "deg"
@@ -510,22 +542,18 @@ def mobility_rows(mobility: Any) -> pd.DataFrame:
         if c not in df:
             df[c] = ""
     verdicts = []
+    targets = []
     for _, r in df.iterrows():
-        verdict = ""
         test = str(r["test"]).lower()
         value = pd.to_numeric(pd.Series([r["value"]]), errors="coerce").iloc[0]
-        if "straight_leg_raise" in test or "slr" in test.split("_"):
-            if np.isfinite(value):
-                verdict = ("below target: stretch the hamstrings" if value < SLR_TARGET_DEG
-                           else "enough range")
-        elif "hip_flexor" in test or "kneeling" in test:
-            note = str(r["value"]).lower() + " " + str(r["note"]).lower()
-            if any(w in note for w in ("pull", "tight", "positive", "true")):
-                verdict = "tight: kneeling hip-flexor stretch"
-            elif note.strip():
-                verdict = "no static stretch needed: dynamic mobility (twisted warrior)"
-        verdicts.append(verdict)
+        target = pd.to_numeric(pd.Series([r.get("target_value", np.nan)]), errors="coerce").iloc[0]
+        note = str(r["value"]) if not np.isfinite(value) else ""
+        note = (note + " " + str(r["note"])).strip()
+        verdicts.append(_mobility_verdict(test, value, target, r.get("passed"), note))
+        slr = "straight_leg_raise" in test or "slr" in test.split("_")
+        targets.append(r["target"] or (f"about {SLR_TARGET_DEG:.0f}-70 deg" if slr else ""))
     df["verdict"] = verdicts
+    df["target"] = targets
     return df[cols].reset_index(drop=True)
 
 

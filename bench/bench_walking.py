@@ -57,15 +57,19 @@ from gait.stride_length import (
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lowerback-walking"
 OUT = Path(__file__).resolve().parent / "results" / "walking.md"
 TOLS_S = (0.1, 0.05)
-IC_GRID = list(itertools.product((2.0, 2.5, 3.0, 4.0), (4.0, 5.0, 7.0), (0.15, 0.3, 0.5)))
+IC_GRID = list(
+    itertools.product((2.0, 2.5, 3.0, 4.0), (4.0, 5.0, 7.0), (0.15, 0.3, 0.5), (1.75, 2.0, np.inf))
+)
 
 
 @contextlib.contextmanager
-def ic_parameters(step_hz: float, slope_hz: float, prominence_mps2: float) -> Iterator[None]:
-    """Temporarily set the detector's three selectable numbers (benchmark use only)."""
-    names = ("_STEP_LOWPASS_HZ", "_IC_LOWPASS_HZ", "_STEP_PROMINENCE_MPS2")
+def ic_parameters(
+    step_hz: float, slope_hz: float, prominence_mps2: float, fill_ratio: float
+) -> Iterator[None]:
+    """Temporarily set the detector's four selectable numbers (benchmark use only)."""
+    names = ("_STEP_LOWPASS_HZ", "_IC_LOWPASS_HZ", "_STEP_PROMINENCE_MPS2", "_FILL_RATIO")
     old = [getattr(ew, n) for n in names]
-    for n, v in zip(names, (step_hz, slope_hz, prominence_mps2), strict=True):
+    for n, v in zip(names, (step_hz, slope_hz, prominence_mps2, fill_ratio), strict=True):
         setattr(ew, n, v)
     try:
         yield
@@ -116,7 +120,7 @@ def loo_ic(trials: list[dict]) -> dict:
         others = [m for m in names if m != n]
         best = max(IC_GRID, key=lambda g, o=others: criterion(g, o))
         picks[n], held[n] = best, f1(best, [n])
-    shipped = (ew._STEP_LOWPASS_HZ, ew._IC_LOWPASS_HZ, ew._STEP_PROMINENCE_MPS2)
+    shipped = (ew._STEP_LOWPASS_HZ, ew._IC_LOWPASS_HZ, ew._STEP_PROMINENCE_MPS2, ew._FILL_RATIO)
     return {
         "loo_f1": pooled(names, picks, 0.1), "loo_f1_50": pooled(names, picks, 0.05),
         "held": held, "picks": picks,

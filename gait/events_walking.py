@@ -346,12 +346,14 @@ def complete_step_rhythm(
     added: list[int] = []
     min_sep = _MIN_STEP_S * fs
     for k, gap in enumerate(gaps):
-        local = np.r_[gaps[max(0, k - _NEIGHBOUR_STEPS) : k], gaps[k + 1 : k + 1 + _NEIGHBOUR_STEPS]]
+        before = gaps[max(0, k - _NEIGHBOUR_STEPS) : k]
+        local = np.r_[before, gaps[k + 1 : k + 1 + _NEIGHBOUR_STEPS]]
         step_s = _median_step(local)
         if not (np.isfinite(step_s) and _FILL_RATIO * step_s < gap <= 2 * _MAX_STEP_S):
             continue
         n_missed = int(round(gap / step_s)) - 1
-        inner = candidates[(candidates > peaks[k] + min_sep) & (candidates < peaks[k + 1] - min_sep)]
+        inside = (candidates > peaks[k] + min_sep) & (candidates < peaks[k + 1] - min_sep)
+        inner = candidates[inside]
         for j in range(1, n_missed + 1):
             expected = peaks[k] + j * (peaks[k + 1] - peaks[k]) / (n_missed + 1)
             c = _nearest_candidate(inner, expected, _FILL_TOLERANCE * step_s * fs)

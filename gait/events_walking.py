@@ -10,7 +10,8 @@ Method
    one such peak 30-60 ms after the initial contact.
    Steps that load the pelvis less (turns, the first and last steps of a walk, slow shuffling)
    are recovered from the walker's own rhythm (:func:`complete_step_rhythm`): an interval of
-   at least two local step times holds missed steps, and every walk is extended by one step at
+   more than 1.75 local step times (a missed step makes it about two; a long single step in a
+   turn stays nearer one and a half) holds missed steps, and every walk is extended by one step at
    each end, each taken at a weaker peak (prominence >= 0.1 m/s^2) near the expected time.
 3. Initial contact: the instant of steepest rise of ``a_v`` (low-passed at 5 Hz) in the 300 ms
    before the step peak (the heel-strike loading transient), the idea behind Zijlstra/McCamley-style
@@ -90,7 +91,7 @@ _IC_LOWPASS_HZ = 5.0
 _MIN_STEP_S = 0.25
 _STEP_PROMINENCE_MPS2 = 0.5
 _WEAK_PROMINENCE_MPS2 = 0.1
-_FILL_RATIO = 2.0
+_FILL_RATIO = 1.75
 _FILL_TOLERANCE = 0.35
 _NEIGHBOUR_STEPS = 3
 _MAX_STEP_S = 2.0
@@ -316,7 +317,7 @@ def complete_step_rhythm(
     less than straight steady steps, so their vertical-acceleration peak can stay below the
     detection prominence. The step time of the neighbouring steps predicts where they are:
 
-    - an interval between two detected steps longer than ``_FILL_RATIO`` times the local step
+    - an interval between two detected steps longer than ``_FILL_RATIO`` (1.75) times the local step
       time (the median of the ``_NEIGHBOUR_STEPS`` intervals on each side, pauses excluded) holds
       ``round(interval / step time) - 1`` missed steps, each taken at the weak candidate peak
       nearest to its evenly spaced expected time (within ``_FILL_TOLERANCE`` step times);

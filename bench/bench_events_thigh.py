@@ -153,10 +153,9 @@ def main() -> None:
         "running retraction rates), so it was removed. "
         f"Run time {time.perf_counter() - t0:.0f} s.",
     ]
-    text = "\n".join(lines) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
-    print(text)
+    OUT.write_text("\n".join(lines) + "\n")
+    print(OUT.read_text())
 
 
 if __name__ == "__main__":

@@ -475,7 +475,7 @@ def main() -> None:
         "the real level trials go from 2.5 to 2.8 g between 2.5 and 4.2 m/s and the downhill",
         "ones reach 3-4.4 g. So the evidence for the correction is the real leave-one-trial-out",
         "gain alone, on one runner, and much of it comes from the slopes. The pipeline does",
-        "not call it (opt-in; see the report).",
+        "not call it (opt-in: after `detect_running_events` without AP).",
         "",
         "## Per trial (LOO; `_vertical` columns = vertical only, LOO)",
         "",

@@ -18,8 +18,16 @@ import numpy as np
 import pandas as pd
 from scipy.signal import resample_poly
 
-from gait.events_running import detect_running_events, running_cadence_spm
-from stridecue.constants import GRAVITY_MPS2
+from gait.events_running import (
+    VERTICAL_IC_PEAK_BIAS,
+    contact_peak_g,
+    correct_vertical_ic_timing,
+    detect_running_events,
+    running_cadence_spm,
+)
+from gait.quaternion import rotate
+from stridecue.constants import GRAVITY_MPS2, SACRUM
+from stridecue.simulator import Phase, SensorSpec, SessionPlan, simulate
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "sacrum-running"
@@ -124,9 +132,18 @@ def degrade(acc_g: np.ndarray, fs_in: int, fs_out: int, noise_g: float, seed: in
 
 
 def run_condition(
-    trials, method: str, fs_out: int = 500, noise_g: float = 0.0, use_ap: bool = True, **kw
+    trials,
+    method: str,
+    fs_out: int = 500,
+    noise_g: float = 0.0,
+    use_ap: bool = True,
+    peak_bias: tuple[float, float] | None = None,
+    **kw,
 ) -> pd.DataFrame:
-    """Score one method/condition on every trial; one row per trial."""
+    """Score one method/condition on every trial; one row per trial.
+
+    ``peak_bias``: vertical only, apply ``correct_vertical_ic_timing`` with these coefficients.
+    """
     rows = []
     for k, (name, meta, imu, ref) in enumerate(trials):
         fs_in = int(meta["sampling_rate_hz"])
@@ -142,6 +159,8 @@ def run_condition(
                 acc_ap_mps2=None if ap_g is None else ap_g * GRAVITY_MPS2,
                 **kw,
             )
+            if peak_bias is not None:
+                ev = correct_vertical_ic_timing(ev, acc_g * GRAVITY_MPS2, coefficients=peak_bias)
             ic_s, to_s = ev.ic_s + t0, ev.to_s + t0
         else:
             ic_s, to_s = baseline_threshold(acc_g, sampling_rate_hz=fs_out)
@@ -209,6 +228,74 @@ def cross_validate(trials, *, use_ap: bool, **cond) -> tuple[pd.DataFrame, pd.Da
     return pd.DataFrame(loo_rows), ins, full
 
 
+def peak_bias_pairs(trials) -> list[np.ndarray]:
+    """Per trial: (IC error s, contact peak g) of every matched default vertical-only contact."""
+    out = []
+    for _, meta, imu, ref in trials:
+        fs = int(meta["sampling_rate_hz"])
+        acc = imu["acc_vertical_g"].to_numpy() * GRAVITY_MPS2
+        ev = detect_running_events(acc, sampling_rate_hz=fs)
+        ic_s = ev.ic_s + float(imu["time_s"].iloc[0])
+        peak = contact_peak_g(ev, acc)
+        pairs = match_one_to_one(ic_s, ref[:, 0], TOL_S)
+        out.append(np.array([(ic_s[i] - ref[j, 0], peak[i]) for i, j in pairs]).reshape(-1, 2))
+    return out
+
+
+def fit_peak_bias(pairs: list[np.ndarray]) -> tuple[float, float]:
+    """Least-squares ``error = intercept + slope * peak_g`` over the pooled contacts."""
+    xy = np.vstack(pairs)
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    slope, intercept = np.polyfit(xy[:, 1], xy[:, 0], 1)
+    return float(intercept), float(slope)
+
+
+def peak_bias_cross_validate(trials) -> tuple[pd.DataFrame, pd.DataFrame, tuple[float, float]]:
+    """Leave-one-trial-out fit of the vertical-only peak-force correction; and in-sample."""
+    pairs = peak_bias_pairs(trials)
+    rows = []
+    for k in range(len(trials)):
+        coef = fit_peak_bias([p for j, p in enumerate(pairs) if j != k])
+        rows.append(run_condition([trials[k]], "stridecue", use_ap=False, peak_bias=coef).iloc[0])
+    full = fit_peak_bias(pairs)
+    ins = run_condition(trials, "stridecue", use_ap=False, peak_bias=full)
+    return pd.DataFrame(rows), ins, full
+
+
+def simulator_speed_check(speeds_mps=(3.0, 4.0, 5.0)) -> list[tuple[float, float, float]]:
+    """Vertical-only IC bias (ms) on the simulator's raw sacrum, before and after the correction.
+
+    Per speed: 10 s of steady running at 200 Hz, random mounting, noisy IMU, true orientation;
+    the simulator's contact waveforms were fitted to the same treadmill data, so this checks the
+    trend with speed, not an independent accuracy.
+    """
+    out = []
+    for speed in speeds_mps:
+        plan = SessionPlan(
+            phases=[Phase(kind="still", duration_s=2.0),
+                    Phase(kind="run", duration_s=10.0, speed_mps=speed,
+                          cadence_spm=150.0 + 5.0 * speed, ramp_s=1.0)],
+            path="straight",
+            sensors=[SensorSpec(SACRUM, sampling_rate_hz=200.0, mounting="random")],
+        )  # fmt: skip
+        sim = simulate(plan, seed=3, with_angles=False)
+        sd = sim.sensors[SACRUM]
+        vert = rotate(sd.q_sensor_to_earth, sd.acc_mps2)[:, 2]
+        ev_true = sim.truth.events
+        ref = np.sort(ev_true.time_s[(ev_true.event == "initial_contact")
+                                     & (ev_true.time_s > 4.0)].to_numpy())
+        biases = []
+        for corrected in (False, True):
+            ev = detect_running_events(vert, sampling_rate_hz=200.0)
+            if corrected:
+                ev = correct_vertical_ic_timing(ev, vert)
+            det = np.interp(ev.ic_pos, np.arange(len(sd.true_time_s)), sd.true_time_s)
+            pairs = match_one_to_one(det, ref, TOL_S)
+            biases.append(1e3 * float(np.mean([det[i] - ref[j] for i, j in pairs])))
+        out.append((speed, *biases))
+    return out
+
+
 def _fmt_choice(kw: dict) -> str:
     """A chosen setting, compactly (offsets in ms)."""
     return ", ".join(
@@ -254,12 +341,16 @@ def main() -> None:
     trials = load_trials()
     loo_ap, ins_ap, full_ap = cross_validate(trials, use_ap=True)
     loo_v, ins_v, full_v = cross_validate(trials, use_ap=False)
+    loo_pk, ins_pk, full_pk = peak_bias_cross_validate(trials)
+    sim_check = simulator_speed_check()
     base_df = run_condition(trials, "baseline")
     conditions = [
         ("**vertical + AP, LOO (headline)**", loo_ap),
         ("vertical + AP, in-sample (= shipped defaults)", ins_ap),
         ("vertical only, LOO", loo_v),
         ("vertical only, in-sample (= shipped defaults)", ins_v),
+        ("vertical only + peak-force timing correction, LOO", loo_pk),
+        ("vertical only + peak-force timing correction, in-sample", ins_pk),
         ("plain 1 g threshold, 500 Hz (anchor)", base_df),
         ("defaults, vertical + AP, 200 Hz + 0.05 g noise",
          run_condition(trials, "stridecue", 200, 0.05)),
@@ -270,6 +361,11 @@ def main() -> None:
         (
             "defaults, vertical only, 100 Hz + 0.05 g noise",
             run_condition(trials, "stridecue", 100, 0.05, use_ap=False),
+        ),
+        (
+            "defaults + shipped peak-force correction, vertical only, 100 Hz + 0.05 g noise",
+            run_condition(trials, "stridecue", 100, 0.05, use_ap=False,
+                          peak_bias=VERTICAL_IC_PEAK_BIAS),
         ),
         ("plain threshold, 100 Hz + 0.05 g noise", run_condition(trials, "baseline", 100, 0.05)),
     ]  # fmt: skip
@@ -355,10 +451,31 @@ def main() -> None:
         "the AP signal. The one missed contact (trial_18) is a detection miss, not timing.",
         "On our simulator's raw 200 Hz sacrum signals (true orientation, noisy IMU;",
         "`tests/test_events_running_sim.py`) every contact is found (F1 1.0) with < 3 ms",
-        "spread but a constant bias of about +9 ms (AP) / -18 ms (vertical only): the",
-        "simulator's landing is kinematic, not the real force shape. Live: `RunningEventStream`",
+        "spread and a bias of about -4 ms (AP) / -9 ms (vertical only) at 4 m/s.",
+        "Live: `RunningEventStream`",
         "(1 s look-ahead, 1-s or 50-ms chunks) gives the batch ICs to 1e-6 s (tested); it",
         "differs only where the next flight lies beyond the look-ahead (end of a bout).",
+        "",
+        "## Vertical only: timing correction by the contact's peak force",
+        "",
+        "Where the AP signal is missing (no orientation, accelerometer-only sacrum), the",
+        "vertical marker's error depends on how hard the landing is: per contact, it falls",
+        "with the peak vertical specific force of the contact (faster and downhill running",
+        "land harder, the rising edge is steeper, the marker comes early). "
+        "`correct_vertical_ic_timing` moves each contact by -(a + b x peak_g); fitted on all",
+        f"16 trials: a = {1e3 * full_pk[0]:.1f} ms, b = {1e3 * full_pk[1]:.2f} ms/g (shipped as",
+        "`VERTICAL_IC_PEAK_BIAS`); leave-one-trial-out (fit on 15 trials, score the 16th) it",
+        f"gives IC MAE {overall(loo_pk)['ic_mae_ms']:.1f} ms against "
+        f"{overall(loo_v)['ic_mae_ms']:.1f} ms without (table above). Speed trend on the",
+        "simulator's raw 200 Hz sacrum (true orientation, noisy IMU), vertical-only IC bias",
+        "before -> after: "
+        + "; ".join(f"{v:.0f} m/s {b0:+.1f} -> {b1:+.1f} ms" for v, b0, b1 in sim_check)
+        + ": the correction does not flatten the simulator's speed trend, because the",
+        "simulator's peak force does not grow with speed (about 2.5-2.7 g at 3-5 m/s) while",
+        "the real level trials go from 2.5 to 2.8 g between 2.5 and 4.2 m/s and the downhill",
+        "ones reach 3-4.4 g. So the evidence for the correction is the real leave-one-trial-out",
+        "gain alone, on one runner, and much of it comes from the slopes. The pipeline does",
+        "not call it (opt-in: after `detect_running_events` without AP).",
         "",
         "## Per trial (LOO; `_vertical` columns = vertical only, LOO)",
         "",

@@ -20,6 +20,7 @@ ORDER = [
     ("bridge", "Bluetooth codecs and ingest speed"),
     ("orientation", "Orientation on BROAD (optical truth) and speed"),
     ("events_running", "Running events on sacrum-running (force plate)"),
+    ("events_thigh", "Thigh-refined running events (simulator only)"),
     ("walking", "Walking events, cadence and stride length on lowerback-walking"),
     ("stride_length_running", "Running stride length"),
     ("angles", "Anatomical angles vs simulator truth"),

@@ -39,6 +39,7 @@ Every decision depends only on the signal from the previous flight to the next f
 result: :class:`RunningEventStream` does that with ``lookahead_s`` of delay (see its notes).
 
 Cadence over a bout: :func:`running_cadence_spm`. Side (left/right): :func:`assign_running_sides`.
+Vertical-only timing bias against the contact's peak force: :func:`correct_vertical_ic_timing`.
 """
 
 from __future__ import annotations
@@ -53,9 +54,12 @@ from stridecue.constants import GRAVITY_MPS2, LEFT, RIGHT, UNKNOWN
 from .signal import lowpass_zero_phase
 
 __all__ = [
+    "VERTICAL_IC_PEAK_BIAS",
     "RunningEventStream",
     "RunningEvents",
     "assign_running_sides",
+    "contact_peak_g",
+    "correct_vertical_ic_timing",
     "detect_running_events",
     "running_cadence_spm",
 ]
@@ -614,3 +618,84 @@ def assign_running_sides(
             right = first_right if j % 2 == 0 else not first_right
             sides[k] = RIGHT if right else LEFT
     return sides
+
+
+#: Vertical-only initial-contact timing error (detected minus force plate, s) as a linear function
+#: of the contact's peak vertical specific force in g: ``intercept + slope * peak_g``. Fitted by
+#: least squares over every matched contact of the 16 sacral treadmill trials in
+#: ``bench/bench_events_running.py`` on the default vertical-only detections (the bench reports
+#: the leave-one-trial-out accuracy of this fit).
+VERTICAL_IC_PEAK_BIAS: tuple[float, float] = (0.0204, -0.00691)
+
+
+def contact_peak_g(
+    events: RunningEvents, acc_vertical_mps2: np.ndarray, *, lowpass_hz: float = 20.0
+) -> np.ndarray:
+    """Peak vertical specific force of every contact (from its IC to its toe-off), in g.
+
+    Parameters
+    ----------
+    events
+        Events detected on ``acc_vertical_mps2``.
+    acc_vertical_mps2
+        The same vertical specific force (gravity included), m/s^2, shape (N,).
+    lowpass_hz
+        The signal is low-passed (zero phase) at this cutoff first, Hz (20 Hz: the filter of the
+        recordings the bias was fitted on).
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per contact, g; NaN where the contact has no toe-off or only NaN samples.
+    """
+    fs = events.sampling_rate_hz
+    v = lowpass_zero_phase(
+        np.asarray(acc_vertical_mps2, dtype=float), sampling_rate_hz=fs, cutoff_hz=lowpass_hz
+    ) / GRAVITY_MPS2
+    out = np.full(len(events), np.nan)
+    for k, (ic, to) in enumerate(zip(events.ic_pos, events.to_pos, strict=True)):
+        if not (np.isfinite(ic) and np.isfinite(to)):
+            continue
+        seg = v[int(np.ceil(ic)) : int(np.floor(to)) + 1]
+        if np.isfinite(seg).any():
+            out[k] = float(np.nanmax(seg))
+    return out
+
+
+def correct_vertical_ic_timing(
+    events: RunningEvents,
+    acc_vertical_mps2: np.ndarray,
+    *,
+    coefficients: tuple[float, float] = VERTICAL_IC_PEAK_BIAS,
+) -> RunningEvents:
+    """Remove the peak-force-dependent bias of vertical-only initial contacts.
+
+    Without the AP signal the contact is timed on the rising edge of the vertical force, and that
+    edge is steeper the harder the landing (faster running, downhill): the marker then comes
+    early. On the sacral treadmill data the error falls by about 7 ms per g of the contact's
+    peak force (:data:`VERTICAL_IC_PEAK_BIAS`), so each contact is moved by
+    ``-(intercept + slope * peak_g)``. Toe-offs are unchanged. Only for events detected WITHOUT
+    ``acc_ap_mps2`` (the AP marker has no such trend); fitted on one runner: see
+    ``bench/results/events_running.md`` for its held-out accuracy.
+
+    Parameters
+    ----------
+    events
+        Vertical-only events of :func:`detect_running_events` on ``acc_vertical_mps2``.
+    acc_vertical_mps2
+        The vertical specific force they were detected on (gravity included), m/s^2.
+    coefficients
+        ``(intercept_s, slope_s_per_g)`` of the timing error.
+
+    Returns
+    -------
+    RunningEvents
+        The same events with corrected ``ic_pos``/``ic_idx``; contacts without a toe-off (no
+        peak) keep their time.
+    """
+    intercept, slope = coefficients
+    peak = contact_peak_g(events, acc_vertical_mps2)
+    shift = np.where(np.isfinite(peak), -(intercept + slope * peak), 0.0)
+    ic_pos = events.ic_pos + shift * events.sampling_rate_hz
+    ic_idx = np.where(np.isfinite(ic_pos), np.round(ic_pos), events.ic_idx).astype(np.int64)
+    return RunningEvents(ic_idx, events.to_idx, ic_pos, events.to_pos, events.sampling_rate_hz)

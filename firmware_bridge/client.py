@@ -847,7 +847,7 @@ async def simulated_hub(
     async with SimulatedRadio(time_scale=time_scale) as radio:
         sensors: dict[str, Any] = {}
         protocols: dict[str, Protocol] = {}
-        motion_t0_s = radio.now_s()
+        body_origin: list[float] = []  # one body: set by the first sensor to stream
         for index, (placement, signal) in enumerate(signals.items()):
             cls = SimulatedMovesense if signal.protocol == "movesense" else SimulatedSensor
             sensor = cls(
@@ -863,7 +863,8 @@ async def simulated_hub(
                 faults=faults.get(placement),
             )
             # one body: every sensor samples the same motion, each from its own start offset
-            sensor.motion_t0_s = motion_t0_s + float(signal.start_offset_s)
+            sensor.body_origin = body_origin
+            sensor.start_offset_s = float(signal.start_offset_s)
             await sensor.start()
             sensors[placement] = sensor
             protocols[placement] = signal.protocol

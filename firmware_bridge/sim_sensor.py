@@ -183,9 +183,12 @@ class _SimulatedPeripheral:
         self._stream_t0_s: float | None = None
         self._sample_true_time_s = np.full(n, np.nan)
         self._closed = False
-        # Virtual time of signal sample 0: the moment the simulated body starts moving, shared by
-        # every sensor on the body. None: the signal starts when streaming starts (one sensor).
-        self.motion_t0_s: float | None = None
+        # Sensors on one body sample one motion: ``body_origin`` (a list shared by the body's
+        # sensors) holds the virtual time of the motion's t = 0, set by the first sensor to start
+        # streaming; this sensor's sample 0 is at that time + ``start_offset_s``. None: the signal
+        # starts whenever this sensor starts streaming.
+        self.body_origin: list[float] | None = None
+        self.start_offset_s = 0.0
 
     # --- lifecycle -----------------------------------------------------------------------------
     @property
@@ -325,17 +328,28 @@ class _SimulatedPeripheral:
     def _true_rate_hz(self) -> float:
         return self.sampling_rate_hz * (1.0 + self.clock_drift_ppm * 1e-6)
 
+    @property
+    def _motion_t0_s(self) -> float | None:
+        if not self.body_origin:
+            return None
+        return self.body_origin[0] + self.start_offset_s
+
+    def _start_stream(self, now_s: float) -> None:
+        self._stream_t0_s = now_s
+        if self.body_origin is not None and not self.body_origin:
+            self.body_origin.append(now_s - self.start_offset_s)
+
     def _sample_time(self, index: int) -> float:
         assert self._stream_t0_s is not None
-        t0 = self._stream_t0_s if self.motion_t0_s is None else self.motion_t0_s
-        return t0 + index / self._true_rate_hz()
+        t0 = self._motion_t0_s
+        return (self._stream_t0_s if t0 is None else t0) + index / self._true_rate_hz()
 
     def _first_index(self) -> int:
         """The signal sample taken first: a sensor started late has missed the motion before."""
         assert self._stream_t0_s is not None
-        if self.motion_t0_s is None:
+        if self._motion_t0_s is None:
             return 0
-        late_s = self._stream_t0_s - self.motion_t0_s
+        late_s = self._stream_t0_s - self._motion_t0_s
         return min(self.n_samples, max(0, math.ceil(late_s * self._true_rate_hz())))
 
     def _departure_time(self, ready_s: float) -> float:
@@ -493,7 +507,7 @@ class SimulatedSensor(_SimulatedPeripheral):
         if isinstance(command, profile.Start):
             self.streaming = True
             if self._stream_t0_s is None:
-                self._stream_t0_s = now_s
+                self._start_stream(now_s)
                 self._spawn(self._sample_loop(), "sampling")
         elif isinstance(command, profile.Stop):
             self.streaming = False
@@ -672,7 +686,7 @@ class SimulatedMovesense(_SimulatedPeripheral):
                 )
             self.ref, self.path = ref, path
             if self._stream_t0_s is None:
-                self._stream_t0_s = self.radio.now_s()
+                self._start_stream(self.radio.now_s())
                 self._spawn(self._sample_loop(stream.n_quantities == 3), "sampling")
         elif command == ms.CMD_UNSUBSCRIBE and ref == self.ref:
             self.ref = None

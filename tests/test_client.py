@@ -6,6 +6,7 @@ import asyncio
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from firmware_bridge import profile
@@ -134,14 +135,16 @@ async def test_two_drifting_sensors_align_after_clock_fit() -> None:
             firsts = np.array([b.sensor_time_s[0] for b in blocks])
             model = hub.links[placement].ingest.offline_clock_models()[0]
             fitted = model.to_host(np.concatenate([b.sensor_time_s for b in blocks]))
-            true = sensor.true_time_s()[sample_index(blocks)]
-            errors[placement] = fitted - true
-            assert firsts.size == n // 10
+            idx = sample_index(blocks)
+            true = sensor.true_time_s()[idx]
+            errors[placement] = pd.Series(fitted - true, index=idx)
+            # a sensor that started streaming later missed the motion before (one body)
+            assert firsts.size == sensor.stats.packets_sampled >= n // 10 - 20
             drift[placement] = model.drift_ppm
     # a crystal running fast needs fewer host seconds per sensor second (20 s of stream is too
     # short to resolve the ppm value itself under event-loop jitter: sign only)
     assert drift["sacrum"] < drift["thigh_left"]
-    diff = errors["sacrum"] - errors["thigh_left"]
+    diff = (errors["sacrum"] - errors["thigh_left"]).dropna().to_numpy()  # the samples both took
     worst_ms = 1e3 * np.max(np.abs(diff))
     print(f"alignment error ms: median {1e3 * np.median(diff):.3f} max {worst_ms:.3f}")
     assert np.max(np.abs(diff - np.median(diff))) < 0.002

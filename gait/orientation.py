@@ -276,12 +276,12 @@ class OrientationEstimator:
 
     # ---- ahrs filter construction --------------------------------------------------------
     def _check_units_once(self, acc: np.ndarray, gyr: np.ndarray) -> None:
-        """Check units on the stream's first two seconds (a short chunk of running, mostly
-        flight, has a small median |acc| and would pass for g)."""
+        """Check units once, on the stream's first ``MIN_UNIT_CHECK_SAMPLES`` rows or more (a
+        later short chunk of running, mostly flight, has a small median |acc| that passes for g)."""
         if self._unit_rows is None:
             return
         self._unit_rows.append((acc, gyr))
-        if sum(len(a) for a, _ in self._unit_rows) >= 2 * self.sampling_rate_hz:
+        if sum(len(a) for a, _ in self._unit_rows) >= MIN_UNIT_CHECK_SAMPLES:
             rows, self._unit_rows = self._unit_rows, None
             check_units(np.vstack([a for a, _ in rows]), np.vstack([g for _, g in rows]))
 

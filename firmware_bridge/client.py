@@ -843,7 +843,7 @@ async def simulated_hub(
     from firmware_bridge.sim_sensor import SimulatedMovesense, SimulatedSensor
 
     faults = dict(faults or {})
-    async with SimulatedRadio(time_scale=time_scale) as radio:
+    async with SimulatedRadio(time_scale=time_scale, seed=seed) as radio:
         sensors: dict[str, Any] = {}
         protocols: dict[str, Protocol] = {}
         for index, (placement, signal) in enumerate(signals.items()):
@@ -858,6 +858,7 @@ async def simulated_hub(
                 mag_ut=signal.mag_ut,
                 clock_drift_ppm=signal.clock_drift_ppm,
                 connection_interval_s=signal.connection_interval_s,
+                connection_anchor_s=index * signal.connection_interval_s / len(signals),
                 faults=faults.get(placement),
             )
             await sensor.start()

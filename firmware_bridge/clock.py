@@ -212,6 +212,62 @@ def fit_clock(sensor_time_s: npt.ArrayLike, arrival_time_s: npt.ArrayLike) -> Cl
     )
 
 
+def sensor_clock_error_ppm(model: ClockModel) -> float:
+    """How fast the sensor's clock runs against the host's, in ppm (positive: sensor fast).
+
+    The inverse view of ``model.drift_ppm`` (host seconds per sensor second): a sensor whose
+    crystal runs 80 ppm fast counts ``1 + 80e-6`` sensor seconds per host second.
+    """
+    return (1.0 / model.rate - 1.0) * 1e6
+
+
+def fit_uncertainty_s(
+    sensor_time_s: npt.ArrayLike, arrival_time_s: npt.ArrayLike, *, n_blocks: int = 10
+) -> float:
+    """How much the whole-session fit depends on any one part of the session.
+
+    The pairs are cut into ``n_blocks`` consecutive blocks of equal sensor-time length; each is
+    left out in turn and the fit repeated. The result is the largest difference, over the
+    pairs' time span, between a leave-one-block-out mapping and the full one. It is large when
+    the lower envelope rests on few points (a short session, or the minimum delay stepping with
+    the beat between packet period and connection interval) and small when many parts of the
+    session agree. It does not see the constant part of the delay (see the module notes).
+
+    Parameters
+    ----------
+    sensor_time_s, arrival_time_s
+        The pairs given to :func:`fit_clock`.
+    n_blocks
+        Number of blocks (>= 3).
+
+    Returns
+    -------
+    float
+        Seconds; NaN with fewer than ``2 * n_blocks`` pairs.
+    """
+    if n_blocks < 3:
+        raise ValueError(f"n_blocks must be >= 3, got {n_blocks}")
+    sensor = np.asarray(sensor_time_s, dtype=np.float64)
+    arrival = np.asarray(arrival_time_s, dtype=np.float64)
+    if sensor.size < 2 * n_blocks:
+        return float("nan")
+    full = fit_clock(sensor, arrival)
+    lo, hi = float(sensor.min()), float(sensor.max())
+    if hi <= lo:
+        return float("nan")
+    block = np.minimum(((sensor - lo) / (hi - lo) * n_blocks).astype(int), n_blocks - 1)
+    ends = np.array([lo, hi])
+    worst = 0.0
+    for k in range(n_blocks):
+        keep = block != k
+        if np.count_nonzero(keep) < 2:
+            continue
+        partial = fit_clock(sensor[keep], arrival[keep])
+        # both mappings are lines: the largest difference over the span is at one of its ends
+        worst = max(worst, float(np.abs(partial.to_host(ends) - full.to_host(ends)).max()))
+    return worst
+
+
 def fit_clock_least_squares(
     sensor_time_s: npt.ArrayLike, arrival_time_s: npt.ArrayLike
 ) -> ClockModel:

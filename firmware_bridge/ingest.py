@@ -22,7 +22,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from firmware_bridge.clock import ClockFit, ClockModel, SensorTimeUnwrapper, fit_clock
+from firmware_bridge.clock import (
+    ClockFit,
+    ClockModel,
+    SensorTimeUnwrapper,
+    fit_clock,
+    fit_uncertainty_s,
+    sensor_clock_error_ppm,
+)
 from firmware_bridge.errors import PacketError
 from firmware_bridge.movesense import MovesenseDecoder
 from firmware_bridge.profile import DataPacket, SensorConfig, decode_data_packet
@@ -87,7 +94,13 @@ class Gap:
 
 @dataclass
 class IngestStats:
-    """Counters of one :class:`SensorIngest`."""
+    """Counters of one :class:`SensorIngest`.
+
+    ``drift_ppm`` and ``offset_s`` are the online fit's current model of the newest segment
+    (``drift_ppm`` in :class:`~firmware_bridge.clock.ClockModel`'s convention: host seconds per
+    sensor second, so a fast sensor clock gives a negative value). The session's reported
+    drift comes from the whole-session fit (:meth:`SensorIngest.clock_report`).
+    """
 
     packets_received: int = 0
     samples_received: int = 0
@@ -234,6 +247,34 @@ class SensorIngest:
                 sensor, arrival = np.array(segment.clock_pairs).T
                 models[segment.index] = fit_clock(sensor, arrival)
         return models
+
+    def clock_report(self) -> list[dict[str, float]]:
+        """Whole-session clock fit of each segment, for the session statistics.
+
+        Returns
+        -------
+        list of dict
+            One per segment with clock pairs: ``segment``, ``pairs`` (live packets in the fit),
+            ``span_s`` (sensor seconds they cover), ``clock_error_ppm`` (how fast the sensor's
+            clock runs against the host's, positive: sensor fast) and ``uncertainty_ms``
+            (:func:`~firmware_bridge.clock.fit_uncertainty_s`, NaN when too few pairs).
+        """
+        out = []
+        models = self.offline_clock_models()
+        for segment in self._segments:
+            if segment.index not in models:
+                continue
+            sensor, arrival = np.array(segment.clock_pairs).T
+            out.append(
+                {
+                    "segment": segment.index,
+                    "pairs": int(sensor.size),
+                    "span_s": float(sensor.max() - sensor.min()),
+                    "clock_error_ppm": sensor_clock_error_ppm(models[segment.index]),
+                    "uncertainty_ms": 1e3 * fit_uncertainty_s(sensor, arrival),
+                }
+            )
+        return out
 
     # ------------------------------------------------------------------ internals
     def _decode(self, data: bytes) -> DataPacket | None:

@@ -332,10 +332,9 @@ class SensorLink:
             segments_before = self.ingest.segment_count
             blocks = self.ingest.feed(arrival_ns * 1e-9, data)
             if self.ingest.segment_count > segments_before > 0:
+                # the head of the new boot (seq 0 up to the first packet seen) is a pending gap
+                # of the new segment: asked for below like any other
                 self._emit(LinkState.REBOOTED, f"segment {self.ingest.segment_count - 1}")
-                if blocks and blocks[0].first_seq > 0 and self.backfill:
-                    # the sensor restarts seq at 0: ask for the head of the new boot
-                    await self._send_backfill(0, blocks[0].first_seq - 1)
             for block in blocks:
                 if block.resent:
                     self._last_resent_s = arrival_ns * 1e-9

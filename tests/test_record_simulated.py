@@ -129,3 +129,48 @@ def test_sensors_aligned_within_2ms(with_backfill) -> None:
     for placement, ppm in PPM.items():  # the sign the simulator uses: positive = sensor fast
         assert drift[placement] == pytest.approx(ppm, abs=10.0)
     assert 0.0 < info["alignment_error_ms"] < 2.0
+
+
+def test_record_killed_with_sigkill_opens_with_at_most_the_last_second_missing(tmp_path) -> None:
+    """`stridecue record --simulate` in real time, killed with SIGKILL mid-recording."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "killed"
+    code = "import sys; from stridecue.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "record", "--simulate", "--duration", "60", "--speed", "1",
+         "--loss", "0.02", "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    raw = out / "raw.log"
+    try:
+        deadline = time.monotonic() + 60.0
+        # the raw log is flushed every 0.25 s: the first data seen marks (late) the start
+        while not (raw.is_file() and raw.stat().st_size > 4096):
+            assert proc.poll() is None, "the recorder ended before streaming"
+            assert time.monotonic() < deadline, "the recorder never started streaming"
+            time.sleep(0.02)
+        seen_s = time.monotonic()
+        time.sleep(4.0)
+        os.kill(proc.pid, signal.SIGKILL)
+        streamed_s = time.monotonic() - seen_s
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    session = open_session(out)  # repairs: decodes the raw log again
+    assert session.meta["repaired"] is True
+    for placement in ("sacrum", "thigh_left"):
+        t = session.samples(placement)["time_s"].to_numpy()
+        print(placement, f"streamed >= {streamed_s:.2f} s, last sample at {t[-1]:.2f} s, "
+              f"{len(t)} samples")
+        assert np.all(np.diff(t) > 0)
+        # session time 0 is the first notification, before the test saw any data: the samples
+        # must reach to within 1 s of the kill
+        assert t[-1] >= streamed_s - 1.0
+        assert len(t) >= (streamed_s - 1.0) * RATE_HZ * 0.97  # 2 % loss, no backfill of the tail

@@ -27,7 +27,7 @@ from firmware_bridge.clock import (
     ClockModel,
     SensorTimeUnwrapper,
     fit_clock,
-    fit_uncertainty_s,
+    fit_uncertainty,
     sensor_clock_error_ppm,
 )
 from firmware_bridge.errors import PacketError
@@ -260,8 +260,9 @@ class SensorIngest:
         list of dict
             One per segment with clock pairs: ``segment``, ``pairs`` (live packets in the fit),
             ``span_s`` (sensor seconds they cover), ``clock_error_ppm`` (how fast the sensor's
-            clock runs against the host's, positive: sensor fast) and ``uncertainty_ms``
-            (:func:`~firmware_bridge.clock.fit_uncertainty_s`, NaN when too few pairs).
+            clock runs against the host's, positive: sensor fast), and the fit's
+            ``uncertainty_ms`` and ``drift_uncertainty_ppm``
+            (:func:`~firmware_bridge.clock.fit_uncertainty`; None when too few pairs).
         """
         out = []
         models = self.offline_clock_models()
@@ -269,13 +270,15 @@ class SensorIngest:
             if segment.index not in models:
                 continue
             sensor, arrival = np.array(segment.clock_pairs).T
+            spread = fit_uncertainty(sensor, arrival)
             out.append(
                 {
                     "segment": segment.index,
                     "pairs": int(sensor.size),
                     "span_s": float(sensor.max() - sensor.min()),
                     "clock_error_ppm": sensor_clock_error_ppm(models[segment.index]),
-                    "uncertainty_ms": 1e3 * fit_uncertainty_s(sensor, arrival),
+                    "uncertainty_ms": _finite_or_none(1e3 * spread.time_s),
+                    "drift_uncertainty_ppm": _finite_or_none(spread.drift_ppm),
                 }
             )
         return out
@@ -457,6 +460,10 @@ class SensorIngest:
             else:
                 keep.append(gap)
         segment.pending = keep
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if np.isfinite(value) else None
 
 
 def assemble_samples(

@@ -17,11 +17,13 @@ def _clock_entry(clock: list[dict[str, Any]]) -> dict[str, Any]:
     crystal); the uncertainty is the worst segment's.
     """
     if not clock:
-        return {"clock_drift_ppm": None, "clock_uncertainty_ms": None, "clock_segments": []}
+        return {"clock_drift_ppm": None, "clock_drift_uncertainty_ppm": None,
+                "clock_uncertainty_ms": None, "clock_segments": []}
     longest = max(clock, key=lambda seg: seg["span_s"])
-    uncertainties = [seg["uncertainty_ms"] for seg in clock if math.isfinite(seg["uncertainty_ms"])]
+    uncertainties = [seg["uncertainty_ms"] for seg in clock if seg.get("uncertainty_ms") is not None]
     return {
         "clock_drift_ppm": float(longest["clock_error_ppm"]),
+        "clock_drift_uncertainty_ppm": longest.get("drift_uncertainty_ppm"),
         "clock_uncertainty_ms": max(uncertainties) if uncertainties else None,
         "clock_segments": clock,
     }
@@ -37,9 +39,9 @@ def session_info(session: Session) -> dict[str, Any]:
     ``clock_drift_ppm``
         How fast the sensor's clock runs against the host's, in ppm: positive when the sensor's
         crystal runs fast (the sign ``record --simulate --drift-ppm`` uses).
-    ``clock_uncertainty_ms``
-        How far the sensor's samples may move on the session clock if any tenth of the session
-        were left out of the fit (:func:`firmware_bridge.clock.fit_uncertainty_s`).
+    ``clock_drift_uncertainty_ppm``, ``clock_uncertainty_ms``
+        How far the drift, and the sensor's samples on the session clock, move when each half
+        of the session is fitted on its own (:func:`firmware_bridge.clock.fit_uncertainty`).
 
     ``alignment_error_ms`` estimates how well the sensors' samples line up on the session clock:
     the largest root-sum-square of two sensors' ``clock_uncertainty_ms`` (None with fewer than

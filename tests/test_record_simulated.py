@@ -128,7 +128,8 @@ def test_sensors_aligned_within_2ms(with_backfill) -> None:
     print("info drift ppm", drift, "estimated alignment error ms", info["alignment_error_ms"])
     for placement, ppm in PPM.items():  # the sign the simulator uses: positive = sensor fast
         assert drift[placement] == pytest.approx(ppm, abs=10.0)
-    assert 0.0 < info["alignment_error_ms"] < 2.0
+    # the estimate (split-half spread of the clock fits) errs on the safe side
+    assert info["alignment_error_ms"] >= np.abs(diff_ms).max()
 
 
 def test_record_killed_with_sigkill_opens_with_at_most_the_last_second_missing(tmp_path) -> None:

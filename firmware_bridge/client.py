@@ -42,6 +42,7 @@ from firmware_bridge.backoff import backoff_delays
 from firmware_bridge.errors import (
     ConnectionFailedError,
     PacketError,
+    SensorConnectionError,
     SensorLostError,
     SensorNotFoundError,
 )
@@ -111,6 +112,16 @@ def _protocol_of(adv: AdvertisementData) -> Protocol | None:
     return None
 
 
+def _protocol_of_services(client: BleakClient) -> Protocol | None:
+    """The protocol whose service the connected sensor's GATT table holds (None: neither)."""
+    uuids = {service.uuid.lower() for service in client.services}
+    if profile.SERVICE_UUID in uuids:
+        return "stridecue"
+    if ms.SERVICE_UUID in uuids:
+        return "movesense"
+    return None
+
+
 def _battery_of(adv: AdvertisementData) -> int | None:
     raw = adv.service_data.get(BATTERY_SERVICE_DATA_UUID)
     if raw:
@@ -139,10 +150,21 @@ async def scan(
     -------
     list of FoundSensor
         Sorted by descending RSSI.
+
+    Raises
+    ------
+    SensorConnectionError
+        When the platform's Bluetooth cannot scan (no adapter, powered off, no daemon).
     """
-    found = await BleakScanner.discover(
-        timeout=timeout_s, return_adv=True, backend=backend, **scanner_kwargs
-    )
+    try:
+        found = await BleakScanner.discover(
+            timeout=timeout_s, return_adv=True, backend=backend, **scanner_kwargs
+        )
+    except (BleakError, OSError) as exc:
+        raise SensorConnectionError(
+            f"Bluetooth scan failed ({exc}): check that the adapter is present and powered "
+            "(bluetoothctl power on) and that the bluetooth service runs"
+        ) from exc
     sensors = []
     for device, adv in found.values():
         protocol = _protocol_of(adv)
@@ -439,6 +461,11 @@ class SensorLink:
         )
         await client.connect()
         self._client = client  # notifications (and backfill requests) may start during setup
+        served = _protocol_of_services(client)
+        if self.ingest is None and served is not None and served != self.protocol:
+            # an address given without its protocol: the GATT table tells which one it speaks
+            logger.info("%s: the sensor serves the %s protocol", self.placement, served)
+            self.protocol = served
         try:
             await self._setup(client)
         except BaseException:

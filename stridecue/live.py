@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,12 @@ async def record_real(options: RecordOptions, *, report: Callable[[str], None] |
     try:
         async with SensorHub(options.sensors, protocols=options.protocols,  # type: ignore[arg-type]
                              on_raw=recorder.on_raw, backfill=options.backfill) as hub:
+            # a scanned name or the sensor's GATT table may have told another protocol than
+            # assumed: the session must decode each sensor's raw records with the right one
+            for sensor in sensors:
+                link = hub.links[sensor.placement]
+                sensor.protocol = link.protocol
+            writer.update_meta(sensors=[asdict(s) for s in sensors])
             await _pump(hub, recorder, clock_ns=time.monotonic_ns,
                         until=lambda: stop.is_set() or (deadline is not None and time.monotonic() >= deadline),
                         report=report)

@@ -216,6 +216,23 @@ async def test_movesense_imu9_split_packets_decoded() -> None:
     np.testing.assert_allclose(got_mag, mag, rtol=1e-6, atol=1e-4)
 
 
+async def test_movesense_by_address_without_protocol_is_recognised_from_its_services() -> None:
+    n = 208 * 2
+    rng = np.random.default_rng(6)
+    signal = SimulatedSignal(rng.normal(0, 3, (n, 3)), rng.normal(0, 1, (n, 3)), 208.0,
+                             protocol="movesense")
+    # protocols={}: the hub is told nothing and assumes stridecue for an address
+    async with simulated_hub({"thigh_left": signal}, time_scale=5.0, protocols={}) as (
+        hub, sensors
+    ):
+        await asyncio.wait_for(sensors["thigh_left"].done.wait(), timeout=10.0)
+        link = hub.links["thigh_left"]
+        await link.drain(timeout_s=2.0)
+        blocks = [b for _, b in hub.get_nowait()]
+    assert link.protocol == "movesense"
+    assert sum(b.n_samples for b in blocks) == n
+
+
 async def test_scan_finds_sensors_with_battery() -> None:
     from firmware_bridge.bumble_backend import BumbleScannerBackend
 
@@ -231,3 +248,24 @@ async def test_scan_finds_sensors_with_battery() -> None:
 
 def test_link_states_are_distinct() -> None:
     assert len({s.value for s in LinkState}) == len(LinkState)
+
+
+async def test_scan_without_a_usable_adapter_raises_a_one_line_error() -> None:
+    from bleak.backends.scanner import BaseBleakScanner
+    from bleak.exc import BleakError
+
+    from firmware_bridge.errors import SensorConnectionError
+
+    class NoAdapter(BaseBleakScanner):
+        def __init__(self, detection_callback, service_uuids, scanning_mode="active", **kwargs):
+            super().__init__(detection_callback, service_uuids)
+
+        async def start(self) -> None:
+            raise BleakError("No Bluetooth adapters found.")
+
+        async def stop(self) -> None:
+            return None
+
+    with pytest.raises(SensorConnectionError, match="bluetoothctl power on") as info:
+        await scan(0.1, backend=NoAdapter)
+    assert "\n" not in str(info.value)

@@ -27,9 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 import uuid as uuid_module
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from bleak.args import SizedBuffer
@@ -100,6 +102,13 @@ class SimulatedRadio:
     time_scale
         Speed of the virtual clock relative to the host's monotonic clock (10 runs a simulated
         minute in 6 s). Simulated sensors schedule their samples on it.
+    link_latency_s, link_jitter_s
+        Arrival-time model of a notification: it reaches the host application
+        ``link_latency_s`` plus an exponential delay of mean ``link_jitter_s`` after the
+        connection event it was sent in (controller, HCI transport and host stack), never
+        before the previous notification of the same link.
+    seed
+        Seed of the jitter.
 
     Attributes
     ----------
@@ -117,15 +126,36 @@ class SimulatedRadio:
     The emulated central accepts one pending LE connection at a time, as a real controller does:
     a second concurrent ``connect`` fails with a ``BleakError`` mentioning ``InProgress``, the
     same failure BlueZ reports. Connect several sensors one after another.
+
+    Arrival times are virtual, not measured. The bytes travel through the real bumble stack on
+    the event loop, but the time a notification is stamped with on arrival (``clock_ns()``
+    read inside the client's notification callback) is the virtual time of its connection event
+    plus the latency model above. Measuring it on the loop instead would multiply every
+    scheduling delay of a loaded machine (and the 1 ms timer granularity of the loop) by
+    ``time_scale`` and make the clock fits depend on machine load. Outside a notification
+    callback ``clock_ns()`` is the scaled monotonic clock.
     """
 
     def __init__(
-        self, *, central_address: str = DEFAULT_CENTRAL_ADDRESS, time_scale: float = 1.0
+        self,
+        *,
+        central_address: str = DEFAULT_CENTRAL_ADDRESS,
+        time_scale: float = 1.0,
+        link_latency_s: float = 0.001,
+        link_jitter_s: float = 0.002,
+        seed: int = 0,
     ) -> None:
         if not time_scale > 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
+        if link_latency_s < 0 or link_jitter_s < 0:
+            raise ValueError(
+                f"link latency and jitter must be >= 0, got {link_latency_s}, {link_jitter_s}"
+            )
         self.central_address = central_address
         self.time_scale = float(time_scale)
+        self.link_latency_s = float(link_latency_s)
+        self.link_jitter_s = float(link_jitter_s)
+        self._rng = random.Random(seed)
         self._t0_ns = time.monotonic_ns()
         self.link: LocalLink | None = None
         self._central: Device | None = None
@@ -135,12 +165,19 @@ class SimulatedRadio:
         self.connecting = False
         self._scan_lock: asyncio.Lock | None = None
         self._devices: list[Device] = []
+        # peripheral address -> notifications on the air: (value, virtual arrival ns)
+        self._in_flight: dict[str, deque[tuple[bytes, int]]] = {}
+        self._last_arrival_ns: dict[str, int] = {}
+        self._delivering_ns: int | None = None
 
     # --- virtual time ------------------------------------------------------------------------
     def clock_ns(self) -> int:
         """Virtual "true" time in integer nanoseconds: the host monotonic clock sped up by
         ``time_scale`` (equal to ``time.monotonic_ns()`` at scale 1). Simulated sensors sample
-        on this clock; pass it to the client as its arrival clock so timing stays consistent."""
+        on this clock; pass it to the client as its arrival clock so timing stays consistent.
+        Inside a notification callback it is that notification's modelled arrival time."""
+        if self._delivering_ns is not None:
+            return self._delivering_ns
         now_ns = time.monotonic_ns()
         return self._t0_ns + round((now_ns - self._t0_ns) * self.time_scale)
 
@@ -152,6 +189,38 @@ class SimulatedRadio:
         """Sleep until the virtual clock reaches ``virtual_time_s`` (returns at once if past)."""
         delay_s = (virtual_time_s - self.now_s()) / self.time_scale
         await asyncio.sleep(max(0.0, delay_s))
+
+    def transmit(self, address: str, value: bytes, at_s: float) -> None:
+        """A peripheral sends a notification in its connection event at virtual time ``at_s``.
+
+        Call just before handing the value to the GATT server; the arrival time drawn here is
+        what the host's callback reads from :meth:`clock_ns` when the value arrives.
+        """
+        jitter_s = self._rng.expovariate(1.0 / self.link_jitter_s) if self.link_jitter_s else 0.0
+        arrival_ns = round((at_s + self.link_latency_s + jitter_s) * 1e9)
+        arrival_ns = max(arrival_ns, self._last_arrival_ns.get(address, arrival_ns))
+        self._last_arrival_ns[address] = arrival_ns
+        self._in_flight.setdefault(address, deque(maxlen=100_000)).append((bytes(value), arrival_ns))
+
+    @contextlib.contextmanager
+    def delivering(self, address: str, value: bytes) -> Iterator[None]:
+        """While the host handles a notification from ``address``, :meth:`clock_ns` returns its
+        modelled arrival time. Notifications sent earlier on the link and never delivered (the
+        link dropped) are forgotten; a value never transmitted keeps the scaled clock."""
+        queue = self._in_flight.get(address)
+        arrival_ns = None
+        if queue:
+            for k, (sent, t_ns) in enumerate(queue):
+                if sent == value:
+                    arrival_ns = t_ns
+                    for _ in range(k + 1):
+                        queue.popleft()
+                    break
+        previous, self._delivering_ns = self._delivering_ns, arrival_ns
+        try:
+            yield
+        finally:
+            self._delivering_ns = previous
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -548,8 +617,12 @@ class BumbleClientBackend(BaseBleakClient):
         if not isinstance(proxy, CharacteristicProxy):
             raise BleakError(f"characteristic {characteristic.uuid} was not discovered here")
 
+        radio = _resolve_radio(self._radio_kwargs)
+        address = self.address.upper()
+
         def on_value(value: bytes) -> None:
-            callback(bytearray(value))
+            with radio.delivering(address, value):
+                callback(bytearray(value))
 
         self._subscribers[characteristic.handle] = on_value
         await self._guard(proxy.subscribe(on_value, prefer_notify=True))

@@ -42,6 +42,7 @@ from firmware_bridge.backoff import backoff_delays
 from firmware_bridge.errors import (
     ConnectionFailedError,
     PacketError,
+    SensorConnectionError,
     SensorLostError,
     SensorNotFoundError,
 )
@@ -111,6 +112,16 @@ def _protocol_of(adv: AdvertisementData) -> Protocol | None:
     return None
 
 
+def _protocol_of_services(client: BleakClient) -> Protocol | None:
+    """The protocol whose service the connected sensor's GATT table holds (None: neither)."""
+    uuids = {service.uuid.lower() for service in client.services}
+    if profile.SERVICE_UUID in uuids:
+        return "stridecue"
+    if ms.SERVICE_UUID in uuids:
+        return "movesense"
+    return None
+
+
 def _battery_of(adv: AdvertisementData) -> int | None:
     raw = adv.service_data.get(BATTERY_SERVICE_DATA_UUID)
     if raw:
@@ -139,10 +150,21 @@ async def scan(
     -------
     list of FoundSensor
         Sorted by descending RSSI.
+
+    Raises
+    ------
+    SensorConnectionError
+        When the platform's Bluetooth cannot scan (no adapter, powered off, no daemon).
     """
-    found = await BleakScanner.discover(
-        timeout=timeout_s, return_adv=True, backend=backend, **scanner_kwargs
-    )
+    try:
+        found = await BleakScanner.discover(
+            timeout=timeout_s, return_adv=True, backend=backend, **scanner_kwargs
+        )
+    except (BleakError, OSError) as exc:
+        raise SensorConnectionError(
+            f"Bluetooth scan failed ({exc}): check that the adapter is present and powered "
+            "(bluetoothctl power on) and that the bluetooth service runs"
+        ) from exc
     sensors = []
     for device, adv in found.values():
         protocol = _protocol_of(adv)
@@ -332,10 +354,9 @@ class SensorLink:
             segments_before = self.ingest.segment_count
             blocks = self.ingest.feed(arrival_ns * 1e-9, data)
             if self.ingest.segment_count > segments_before > 0:
+                # the head of the new boot (seq 0 up to the first packet seen) is a pending gap
+                # of the new segment: asked for below like any other
                 self._emit(LinkState.REBOOTED, f"segment {self.ingest.segment_count - 1}")
-                if blocks and blocks[0].first_seq > 0 and self.backfill:
-                    # the sensor restarts seq at 0: ask for the head of the new boot
-                    await self._send_backfill(0, blocks[0].first_seq - 1)
             for block in blocks:
                 if block.resent:
                     self._last_resent_s = arrival_ns * 1e-9
@@ -440,6 +461,11 @@ class SensorLink:
         )
         await client.connect()
         self._client = client  # notifications (and backfill requests) may start during setup
+        served = _protocol_of_services(client)
+        if self.ingest is None and served is not None and served != self.protocol:
+            # an address given without its protocol: the GATT table tells which one it speaks
+            logger.info("%s: the sensor serves the %s protocol", self.placement, served)
+            self.protocol = served
         try:
             await self._setup(client)
         except BaseException:
@@ -844,7 +870,7 @@ async def simulated_hub(
     from firmware_bridge.sim_sensor import SimulatedMovesense, SimulatedSensor
 
     faults = dict(faults or {})
-    async with SimulatedRadio(time_scale=time_scale) as radio:
+    async with SimulatedRadio(time_scale=time_scale, seed=seed) as radio:
         sensors: dict[str, Any] = {}
         protocols: dict[str, Protocol] = {}
         body_origin: list[float] = []  # one body: set by the first sensor to stream
@@ -860,6 +886,7 @@ async def simulated_hub(
                 mag_ut=signal.mag_ut,
                 clock_drift_ppm=signal.clock_drift_ppm,
                 connection_interval_s=signal.connection_interval_s,
+                connection_anchor_s=index * signal.connection_interval_s / len(signals),
                 faults=faults.get(placement),
             )
             # one body: every sensor samples the same motion, each from its own start offset

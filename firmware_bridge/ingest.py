@@ -22,7 +22,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from firmware_bridge.clock import ClockFit, ClockModel, SensorTimeUnwrapper, fit_clock
+from firmware_bridge.clock import (
+    ClockFit,
+    ClockModel,
+    SensorTimeUnwrapper,
+    fit_clock,
+    fit_uncertainty,
+    sensor_clock_error_ppm,
+)
 from firmware_bridge.errors import PacketError
 from firmware_bridge.movesense import MovesenseDecoder
 from firmware_bridge.profile import DataPacket, SensorConfig, decode_data_packet
@@ -87,7 +94,16 @@ class Gap:
 
 @dataclass
 class IngestStats:
-    """Counters of one :class:`SensorIngest`."""
+    """Counters of one :class:`SensorIngest`.
+
+    ``gaps`` lists the gaps given up as ``(start_sensor_time_s, end_sensor_time_s, samples)``;
+    ``late_resent`` counts resent packets that arrived after their gap had been given up (their
+    samples are kept and taken off ``samples_lost`` and ``gaps``).
+    ``drift_ppm`` and ``offset_s`` are the online fit's current model of the newest segment
+    (``drift_ppm`` in :class:`~firmware_bridge.clock.ClockModel`'s convention: host seconds per
+    sensor second, so a fast sensor clock gives a negative value). The session's reported
+    drift comes from the whole-session fit (:meth:`SensorIngest.clock_report`).
+    """
 
     packets_received: int = 0
     samples_received: int = 0
@@ -97,6 +113,7 @@ class IngestStats:
     gaps: list[tuple[float, float, int]] = field(default_factory=list)
     decode_errors: dict[str, int] = field(default_factory=dict)
     reboots: int = 0
+    late_resent: int = 0
     drift_ppm: float = 0.0
     offset_s: float = float("nan")
 
@@ -113,7 +130,7 @@ class _Segment:
     newest_end_s: float = 0.0
     received: set[int] = field(default_factory=set)
     pending: list[Gap] = field(default_factory=list)
-    pending_since_s: dict[tuple[int, int], float] = field(default_factory=dict)
+    lost: list[Gap] = field(default_factory=list)
     clock_pairs: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -235,6 +252,37 @@ class SensorIngest:
                 models[segment.index] = fit_clock(sensor, arrival)
         return models
 
+    def clock_report(self) -> list[dict[str, float]]:
+        """Whole-session clock fit of each segment, for the session statistics.
+
+        Returns
+        -------
+        list of dict
+            One per segment with clock pairs: ``segment``, ``pairs`` (live packets in the fit),
+            ``span_s`` (sensor seconds they cover), ``clock_error_ppm`` (how fast the sensor's
+            clock runs against the host's, positive: sensor fast), and the fit's
+            ``uncertainty_ms`` and ``drift_uncertainty_ppm``
+            (:func:`~firmware_bridge.clock.fit_uncertainty`; None when too few pairs).
+        """
+        out = []
+        models = self.offline_clock_models()
+        for segment in self._segments:
+            if segment.index not in models:
+                continue
+            sensor, arrival = np.array(segment.clock_pairs).T
+            spread = fit_uncertainty(sensor, arrival)
+            out.append(
+                {
+                    "segment": segment.index,
+                    "pairs": int(sensor.size),
+                    "span_s": float(sensor.max() - sensor.min()),
+                    "clock_error_ppm": sensor_clock_error_ppm(models[segment.index]),
+                    "uncertainty_ms": _finite_or_none(1e3 * spread.time_s),
+                    "drift_uncertainty_ppm": _finite_or_none(spread.drift_ppm),
+                }
+            )
+        return out
+
     # ------------------------------------------------------------------ internals
     def _decode(self, data: bytes) -> DataPacket | None:
         if self.movesense is not None:
@@ -292,23 +340,22 @@ class SensorIngest:
         end_s = start_s + n * period
         seq = packet.seq
         if not segment.received:
+            if segment.index > 0 and seq > 0 and self.protocol == "stridecue":
+                # A boot numbers its packets from 0: those before the first one seen are missing.
+                packet_s = self._packet_duration_s(packet)
+                self._open_gap(segment, Gap(segment.index, 0, seq - 1, start_s - seq * packet_s,
+                                            start_s, int(round(seq * packet_s / period))))
             segment.last_seq, segment.last_time_s, segment.last_end_s = seq, start_s, end_s
         elif seq > segment.last_seq:
             if seq > segment.last_seq + 1:
-                gap = Gap(
+                self._open_gap(segment, Gap(
                     segment=segment.index,
                     first_seq=segment.last_seq + 1,
                     last_seq=seq - 1,
                     start_sensor_time_s=segment.last_end_s,
                     end_sensor_time_s=start_s,
                     n_samples=int(round((start_s - segment.last_end_s) / period)),
-                )
-                logger.info("ingest: gap seq %s..%s (%s samples)", gap.first_seq, gap.last_seq,
-                            gap.n_samples)
-                if self.can_backfill:
-                    segment.pending.append(gap)
-                else:
-                    self._lose(segment, gap)
+                ))
             segment.last_seq, segment.last_time_s, segment.last_end_s = seq, start_s, end_s
         else:
             self._fill(segment, seq, start_s, end_s)
@@ -344,22 +391,40 @@ class SensorIngest:
         spp = self.config.samples_per_packet if self.config is not None else packet.n_samples
         return spp * packet.sample_period_s
 
+    def _open_gap(self, segment: _Segment, gap: Gap) -> None:
+        logger.info("ingest: gap seq %s..%s (%s samples)", gap.first_seq, gap.last_seq,
+                    gap.n_samples)
+        if self.can_backfill:
+            segment.pending.append(gap)
+        else:
+            self._lose(segment, gap)
+
     def _fill(self, segment: _Segment, seq: int, start_s: float, end_s: float) -> None:
-        """A late packet (backfill) lands inside a pending gap: split the gap around it."""
-        for k, gap in enumerate(segment.pending):
-            if gap.first_seq <= seq <= gap.last_seq:
-                pieces = []
-                n_left = int(round((start_s - gap.start_sensor_time_s) / self._period(gap)))
-                if seq > gap.first_seq:
-                    pieces.append(Gap(gap.segment, gap.first_seq, seq - 1,
-                                      gap.start_sensor_time_s, start_s, n_left))
-                if seq < gap.last_seq:
-                    n_right = int(round((gap.end_sensor_time_s - end_s) / self._period(gap)))
-                    pieces.append(Gap(gap.segment, seq + 1, gap.last_seq, end_s,
-                                      gap.end_sensor_time_s, n_right))
-                segment.pending[k : k + 1] = pieces
-                return
-        logger.info("ingest: late packet %s outside any pending gap", seq)
+        """A late packet (backfill) lands inside a gap: split the gap around it.
+
+        A gap already given up (timed out) gets its samples back: they are taken off
+        ``samples_lost`` and ``gaps``, and the packet is counted in ``late_resent``.
+        """
+        for gaps in (segment.pending, segment.lost):
+            for k, gap in enumerate(gaps):
+                if gap.first_seq <= seq <= gap.last_seq:
+                    pieces = []
+                    n_left = int(round((start_s - gap.start_sensor_time_s) / self._period(gap)))
+                    if seq > gap.first_seq:
+                        pieces.append(Gap(gap.segment, gap.first_seq, seq - 1,
+                                          gap.start_sensor_time_s, start_s, n_left))
+                    if seq < gap.last_seq:
+                        n_right = int(round((gap.end_sensor_time_s - end_s) / self._period(gap)))
+                        pieces.append(Gap(gap.segment, seq + 1, gap.last_seq, end_s,
+                                          gap.end_sensor_time_s, n_right))
+                    gaps[k : k + 1] = pieces
+                    if gaps is segment.lost:
+                        self.stats.late_resent += 1
+                        self.stats.samples_lost -= gap.n_samples - sum(p.n_samples for p in pieces)
+                        self._list_lost_gaps()
+                        logger.info("ingest: packet %s arrived after its gap was given up", seq)
+                    return
+        logger.info("ingest: late packet %s outside any gap", seq)
 
     def _period(self, gap: Gap) -> float:
         if gap.n_samples <= 0:
@@ -368,10 +433,18 @@ class SensorIngest:
 
     def _lose(self, segment: _Segment, gap: Gap) -> int:
         self.stats.samples_lost += gap.n_samples
-        self.stats.gaps.append((gap.start_sensor_time_s, gap.end_sensor_time_s, gap.n_samples))
+        segment.lost.append(gap)
+        self._list_lost_gaps()
         logger.info("ingest: gap seq %s..%s lost (%s samples)", gap.first_seq, gap.last_seq,
                     gap.n_samples)
         return gap.n_samples
+
+    def _list_lost_gaps(self) -> None:
+        self.stats.gaps = [
+            (gap.start_sensor_time_s, gap.end_sensor_time_s, gap.n_samples)
+            for segment in self._segments
+            for gap in segment.lost
+        ]
 
     def _expire_gaps(self) -> None:
         if not self._segments:
@@ -387,6 +460,10 @@ class SensorIngest:
             else:
                 keep.append(gap)
         segment.pending = keep
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if np.isfinite(value) else None
 
 
 def assemble_samples(

@@ -150,6 +150,7 @@ class _SimulatedPeripheral:
         clock_drift_ppm: float = 0.0,
         clock_offset_s: float = 10.0,
         connection_interval_s: float = 0.0,
+        connection_anchor_s: float = 0.0,
         battery_percent: int = 87,
         faults: SensorFaults | None = None,
     ) -> None:
@@ -171,6 +172,7 @@ class _SimulatedPeripheral:
         self.clock_drift_ppm = float(clock_drift_ppm)
         self.clock_offset_s = float(clock_offset_s)
         self.connection_interval_s = float(connection_interval_s)
+        self.connection_anchor_s = float(connection_anchor_s)
         self.battery_percent = int(battery_percent)
         self.faults = faults or SensorFaults()
         self.stats = SensorStats()
@@ -313,10 +315,14 @@ class _SimulatedPeripheral:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(connection.disconnect(reason=reason), DISCONNECT_TIMEOUT_S)
 
-    async def _notify(self, attribute: gatt.Characteristic, value: bytes) -> bool:
+    async def _notify(
+        self, attribute: gatt.Characteristic, value: bytes, at_s: float | None = None
+    ) -> bool:
+        """Send a notification in the connection event at virtual time ``at_s`` (None: now)."""
         connection = self.connection
         if connection is None or self.device is None:
             return False
+        self.radio.transmit(self.address, value, self.radio.now_s() if at_s is None else at_s)
         try:
             await self.device.notify_subscriber(connection, attribute, value)
         except Exception as exc:  # the link may drop under our feet
@@ -356,7 +362,8 @@ class _SimulatedPeripheral:
         interval = self.connection_interval_s
         if interval <= 0:
             return ready_s
-        return math.ceil(ready_s / interval) * interval
+        anchor = self.connection_anchor_s
+        return anchor + math.ceil((ready_s - anchor) / interval) * interval
 
 
 class SimulatedSensor(_SimulatedPeripheral):
@@ -411,6 +418,7 @@ class SimulatedSensor(_SimulatedPeripheral):
         samples_per_packet: int = 10,
         buffer_capacity_packets: int = 4096,
         connection_interval_s: float = 0.0,
+        connection_anchor_s: float = 0.0,
         battery_percent: int = 87,
         faults: SensorFaults | None = None,
     ) -> None:
@@ -425,6 +433,7 @@ class SimulatedSensor(_SimulatedPeripheral):
             clock_drift_ppm=clock_drift_ppm,
             clock_offset_s=clock_offset_s,
             connection_interval_s=connection_interval_s,
+            connection_anchor_s=connection_anchor_s,
             battery_percent=battery_percent,
             faults=faults,
         )
@@ -543,7 +552,8 @@ class SimulatedSensor(_SimulatedPeripheral):
         while first < self.n_samples:
             n = min(spp, self.n_samples - first)
             last_time_s = self._sample_time(first + n - 1)
-            await self.radio.sleep_until(self._departure_time(last_time_s))
+            departure_s = self._departure_time(last_time_s)
+            await self.radio.sleep_until(departure_s)
             self._sample_true_time_s[first : first + n] = [
                 self._sample_time(i) for i in range(first, first + n)
             ]
@@ -563,11 +573,13 @@ class SimulatedSensor(_SimulatedPeripheral):
             self.stats.packets_sampled += 1
             self.seq += 1
             first += n
-            await self._send_live(self._encode(seq, first - n, n, boot, resent=False), stream_s)
+            await self._send_live(
+                self._encode(seq, first - n, n, boot, resent=False), stream_s, departure_s
+            )
         self.done.set()
         logger.info("%s: all %s samples taken", self.name, self.n_samples)
 
-    async def _send_live(self, data: bytes, stream_s: float) -> None:
+    async def _send_live(self, data: bytes, stream_s: float, departure_s: float) -> None:
         if not self.streaming or self.connection is None:
             self.stats.notifications_not_connected += 1
             return
@@ -580,13 +592,13 @@ class SimulatedSensor(_SimulatedPeripheral):
         for value in pending:
             if in_window and self._rng.random() < faults.loss_fraction:
                 self.stats.notifications_lost += 1
-            elif await self._notify(self._data_char(), value):
+            elif await self._notify(self._data_char(), value, departure_s):
                 self.stats.notifications_sent += 1
             else:
                 self.stats.notifications_not_connected += 1
             if faults.garbage_fraction and self._rng.random() < faults.garbage_fraction:
                 garbage = self._rng.randbytes(self._rng.randint(1, 40))
-                if await self._notify(self._data_char(), garbage):
+                if await self._notify(self._data_char(), garbage, departure_s):
                     self.stats.garbage_sent += 1
 
     def _data_char(self) -> gatt.Characteristic:
@@ -701,7 +713,8 @@ class SimulatedMovesense(_SimulatedPeripheral):
         while first < self.n_samples:
             n = min(self.samples_per_packet, self.n_samples - first)
             last_time_s = self._sample_time(first + n - 1)
-            await self.radio.sleep_until(self._departure_time(last_time_s))
+            departure_s = self._departure_time(last_time_s)
+            await self.radio.sleep_until(departure_s)
             self._sample_true_time_s[first : first + n] = [
                 self._sample_time(i) for i in range(first, first + n)
             ]
@@ -727,7 +740,7 @@ class SimulatedMovesense(_SimulatedPeripheral):
                     max_payload=connection.att_mtu - 3,
                 )
                 for part in parts:
-                    await self._notify(self.notify_char, part)
+                    await self._notify(self.notify_char, part, departure_s)
                 self.stats.notifications_sent += 1
             first = stop
         self.done.set()

@@ -68,7 +68,9 @@ class RawDecoder:
         out = {}
         for index, ingest in self.ingests.items():
             st = ingest.stats
-            out[self.sensors[index].placement] = asdict(st) if is_dataclass(st) else dict(st)
+            entry = asdict(st) if is_dataclass(st) else dict(st)
+            entry["clock"] = ingest.clock_report()
+            out[self.sensors[index].placement] = entry
         return out
 
 

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
-import numpy as np
-
 from recordings.session import Session
 from stridecue import constants as c
+
+
+def _clock_entry(clock: list[dict[str, Any]]) -> dict[str, Any]:
+    """Drift and fit uncertainty of one sensor from its per-segment whole-session clock fits.
+
+    The drift is that of the longest segment (a reboot restarts the sensor's clock, not its
+    crystal); the uncertainty is the worst segment's.
+    """
+    if not clock:
+        return {"clock_drift_ppm": None, "clock_drift_uncertainty_ppm": None,
+                "clock_uncertainty_ms": None, "clock_segments": []}
+    longest = max(clock, key=lambda seg: seg["span_s"])
+    uncertainties = [seg["uncertainty_ms"] for seg in clock if seg.get("uncertainty_ms") is not None]
+    return {
+        "clock_drift_ppm": float(longest["clock_error_ppm"]),
+        "clock_drift_uncertainty_ppm": longest.get("drift_uncertainty_ppm"),
+        "clock_uncertainty_ms": max(uncertainties) if uncertainties else None,
+        "clock_segments": clock,
+    }
 
 
 def session_info(session: Session) -> dict[str, Any]:
@@ -16,15 +34,23 @@ def session_info(session: Session) -> dict[str, Any]:
 
     Per sensor: nominal rate, samples received (in the decoded table), expected (received + lost,
     from the ingest's sequence tracking), backfilled, lost, the gaps that could not be filled
-    (sensor time and samples), decode errors, reboots, and the clock drift in ppm from the
-    whole-session clock fit. ``alignment_error_ms`` estimates how well the sensors' samples line
-    up on the session clock: the spread of each sensor's clock-fit residuals at the lower envelope
-    (the fit's own uncertainty), combined over the sensors.
+    (sensor time and samples), decode errors, reboots, and from the whole-session clock fit:
+
+    ``clock_drift_ppm``
+        How fast the sensor's clock runs against the host's, in ppm: positive when the sensor's
+        crystal runs fast (the sign ``record --simulate --drift-ppm`` uses).
+    ``clock_drift_uncertainty_ppm``, ``clock_uncertainty_ms``
+        How far the drift, and the sensor's samples on the session clock, move when each half
+        of the session is fitted on its own (:func:`firmware_bridge.clock.fit_uncertainty`).
+
+    ``alignment_error_ms`` estimates how well the sensors' samples line up on the session clock:
+    the largest root-sum-square of two sensors' ``clock_uncertainty_ms`` (None with fewer than
+    two fitted sensors). Like any host-side fit it cannot see a constant difference in radio
+    latency between two links; only a physical event seen by both sensors can.
     """
     meta = session.meta
     stats = meta.get("stats", {})
     sensors: dict[str, Any] = {}
-    residual_ms = []
     duration = 0.0
     for s in session.sensors:
         table = session.samples(s.placement)
@@ -54,19 +80,18 @@ def session_info(session: Session) -> dict[str, Any]:
                     ],
                     "decode_errors": st.get("decode_errors", {}),
                     "reboots": int(st.get("reboots", 0)),
+                    **_clock_entry(st.get("clock", [])),
                 }
             )
-            sensor_t = table[c.SENSOR_TIME_S].to_numpy(float)
-            if len(t) > 100:
-                # Drift of the host clock against the sensor clock from the decoded table.
-                slope = np.polyfit(sensor_t - sensor_t[0], t - t[0], 1)[0]
-                entry["clock_drift_ppm"] = float((slope - 1.0) * 1e6)
-            res = st.get("clock_residual_ms")
-            if res is not None and math.isfinite(res):
-                residual_ms.append(float(res))
         else:
-            entry.update({"samples_expected": None, "samples_backfilled": 0, "samples_lost": 0, "gaps": []})
+            entry.update({"samples_expected": None, "samples_backfilled": 0, "samples_lost": 0,
+                          "gaps": [], **_clock_entry([])})
         sensors[s.placement] = entry
+    uncertainties = [e["clock_uncertainty_ms"] for e in sensors.values()
+                     if e.get("clock_uncertainty_ms") is not None]
+    alignment = max(
+        (math.hypot(a, b) for a, b in itertools.combinations(uncertainties, 2)), default=None
+    )
     return {
         "path": str(session.path),
         "format_version": meta.get("format_version"),
@@ -80,6 +105,6 @@ def session_info(session: Session) -> dict[str, Any]:
         "laps": int(len(session.laps)),
         "cues": int(len(session.cues)),
         "sensors": sensors,
-        "alignment_error_ms": float(np.sqrt(np.sum(np.square(residual_ms)))) if residual_ms else None,
+        "alignment_error_ms": alignment,
         "raw_log": stats.get("raw_log"),
     }

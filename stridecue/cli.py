@@ -336,8 +336,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return 1
     _say(f"{'address':<20} {'name':<24} {'protocol':<10} {'RSSI':>6} {'battery':>8}")
     for f in found:
-        battery = f"{f.battery_percent} %" if getattr(f, "battery_percent", None) is not None else "-"
-        rssi = f"{f.rssi}" if getattr(f, "rssi", None) is not None else "-"
+        battery = f"{f.battery_percent} %" if f.battery_percent is not None else "-"
+        rssi = f"{f.rssi_dbm}" if f.rssi_dbm is not None else "-"
         _say(f"{f.address:<20} {(f.name or '-'):<24} {(f.protocol or '-'):<10} {rssi:>6} {battery:>8}")
     return 0
 
@@ -366,29 +366,16 @@ def cmd_record(args: argparse.Namespace) -> int:
     from stridecue import live
 
     if args.simulate:
-        from stridecue.simulator import SessionPlan, Phase, SensorSpec, demo_plan, simulate
-
-        if args.duration:
-            run_s = max(10.0, args.duration - 25.0)
-            plan = SessionPlan(
-                phases=[Phase(kind="still", duration_s=15), Phase(kind="walk", duration_s=10),
-                        Phase(kind="run", duration_s=run_s)],
-                path="track",
-                sensors=[SensorSpec(placement="sacrum", clock_drift_ppm=args.drift_ppm[0], mounting="random"),
-                         SensorSpec(placement="thigh_left", clock_drift_ppm=args.drift_ppm[1], mounting="random")],
-            )
-        else:
-            plan = demo_plan()
-        sim = simulate(plan, seed=args.seed)
-        spec = {
-            "loss_fraction": args.loss,
-            "link_drops": [_parse_drop(d) for d in args.drop],
-            "refuse_connections": args.refuse,
-            "reboot_at_s": args.reboot,
-            "garbage_fraction": args.garbage,
-            "seed": args.seed,
-        }
-        faults = {p: {**spec, "seed": args.seed + i} for i, p in enumerate(sim.sensors)}
+        sim, faults = live.simulated_setup(
+            duration_s=args.duration, drift_ppm=tuple(args.drift_ppm), seed=args.seed,
+            faults={
+                "loss_fraction": args.loss,
+                "link_drops": [_parse_drop(d) for d in args.drop],
+                "refuse_connections": args.refuse,
+                "reboot_at_s": args.reboot,
+                "garbage_fraction": args.garbage,
+            },
+        )
         _say(f"Recording {len(sim.sensors)} simulated sensors over Bluetooth (bumble + bleak), "
              f"{sim.duration_s:.0f} s of running at {args.speed:g}x real time...")
         session = asyncio.run(live.record_simulated(
@@ -489,6 +476,8 @@ def cmd_info(args: argparse.Namespace) -> int:
                      f"{s['samples_lost']} lost, {len(s['gaps'])} gaps")
         if s.get("clock_drift_ppm") is not None:
             line += f", clock drift {s['clock_drift_ppm']:+.1f} ppm"
+            if s.get("clock_drift_uncertainty_ppm") is not None:
+                line += f" (+-{s['clock_drift_uncertainty_ppm']:.1f})"
         _say(line)
     if info.get("alignment_error_ms") is not None:
         _say(f"  estimated alignment error between sensors: {info['alignment_error_ms']:.2f} ms")

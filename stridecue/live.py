@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,12 @@ async def record_real(options: RecordOptions, *, report: Callable[[str], None] |
     try:
         async with SensorHub(options.sensors, protocols=options.protocols,  # type: ignore[arg-type]
                              on_raw=recorder.on_raw, backfill=options.backfill) as hub:
+            # a scanned name or the sensor's GATT table may have told another protocol than
+            # assumed: the session must decode each sensor's raw records with the right one
+            for sensor in sensors:
+                link = hub.links[sensor.placement]
+                sensor.protocol = link.protocol
+            writer.update_meta(sensors=[asdict(s) for s in sensors])
             await _pump(hub, recorder, clock_ns=time.monotonic_ns,
                         until=lambda: stop.is_set() or (deadline is not None and time.monotonic() >= deadline),
                         report=report)
@@ -191,6 +197,52 @@ async def record_simulated(
     if truth_writer is not None:
         truth_writer(writer.path / "truth")
     return writer.finalize()
+
+
+def simulated_setup(
+    *,
+    duration_s: float | None,
+    drift_ppm: tuple[float, float] = (80.0, -60.0),
+    seed: int = 1,
+    faults: Mapping[str, Any] | None = None,
+) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """The simulated run and per-sensor faults of ``stridecue record --simulate``.
+
+    Parameters
+    ----------
+    duration_s
+        Session length: 15 s standing, 10 s walking, then running on a track (at least 10 s);
+        None gives the demo session.
+    drift_ppm
+        Sacrum and left-thigh crystal errors (positive: the sensor's clock runs fast).
+    seed
+        Seed of the runner simulation; sensor k's faults use ``seed + k``.
+    faults
+        :class:`~firmware_bridge.sim_sensor.SensorFaults` fields shared by the sensors.
+
+    Returns
+    -------
+    tuple
+        ``(sim, faults)``: the simulator output (:func:`simulated_signals` turns it into
+        sensor signals) and ``{placement: fault fields}`` for :func:`record_simulated`.
+    """
+    from stridecue.simulator import Phase, SensorSpec, SessionPlan, demo_plan, simulate
+
+    if duration_s:
+        plan = SessionPlan(
+            phases=[Phase(kind="still", duration_s=15), Phase(kind="walk", duration_s=10),
+                    Phase(kind="run", duration_s=max(10.0, duration_s - 25.0))],
+            path="track",
+            sensors=[
+                SensorSpec(placement="sacrum", clock_drift_ppm=drift_ppm[0], mounting="random"),
+                SensorSpec(placement="thigh_left", clock_drift_ppm=drift_ppm[1], mounting="random"),
+            ],
+        )
+    else:
+        plan = demo_plan()
+    sim = simulate(plan, seed=seed)
+    spec = dict(faults or {})
+    return sim, {p: {**spec, "seed": seed + k} for k, p in enumerate(sim.sensors)}
 
 
 def simulated_signals(sim: Any, *, protocol: str = "stridecue") -> dict[str, SimulatedSignal]:

@@ -110,9 +110,10 @@ async def test_faults_without_backfill_report_gaps_exactly() -> None:
     got = np.unique(sample_index(blocks))
     missing = 2400 - got.size
     assert missing > 0
-    # every missing sample after the first packet of each boot is reported as lost
-    head_missing = blocks and min(b.first_seq for b in blocks if b.segment == 1) * 10
-    assert link.ingest.stats.samples_lost == missing - head_missing
+    # every missing sample is reported as lost, the head of the boot after the reboot included
+    assert min(b.first_seq for b in blocks if b.segment == 1) > 0
+    assert link.ingest.stats.samples_lost == missing
+    assert sum(n for _s, _e, n in link.ingest.stats.gaps) == missing
 
 
 async def test_two_drifting_sensors_align_after_clock_fit() -> None:
@@ -218,6 +219,23 @@ async def test_movesense_imu9_split_packets_decoded() -> None:
     np.testing.assert_allclose(got_mag, mag, rtol=1e-6, atol=1e-4)
 
 
+async def test_movesense_by_address_without_protocol_is_recognised_from_its_services() -> None:
+    n = 208 * 2
+    rng = np.random.default_rng(6)
+    signal = SimulatedSignal(rng.normal(0, 3, (n, 3)), rng.normal(0, 1, (n, 3)), 208.0,
+                             protocol="movesense")
+    # protocols={}: the hub is told nothing and assumes stridecue for an address
+    async with simulated_hub({"thigh_left": signal}, time_scale=5.0, protocols={}) as (
+        hub, sensors
+    ):
+        await asyncio.wait_for(sensors["thigh_left"].done.wait(), timeout=10.0)
+        link = hub.links["thigh_left"]
+        await link.drain(timeout_s=2.0)
+        blocks = [b for _, b in hub.get_nowait()]
+    assert link.protocol == "movesense"
+    assert sum(b.n_samples for b in blocks) == n
+
+
 async def test_scan_finds_sensors_with_battery() -> None:
     from firmware_bridge.bumble_backend import BumbleScannerBackend
 
@@ -233,3 +251,24 @@ async def test_scan_finds_sensors_with_battery() -> None:
 
 def test_link_states_are_distinct() -> None:
     assert len({s.value for s in LinkState}) == len(LinkState)
+
+
+async def test_scan_without_a_usable_adapter_raises_a_one_line_error() -> None:
+    from bleak.backends.scanner import BaseBleakScanner
+    from bleak.exc import BleakError
+
+    from firmware_bridge.errors import SensorConnectionError
+
+    class NoAdapter(BaseBleakScanner):
+        def __init__(self, detection_callback, service_uuids, scanning_mode="active", **kwargs):
+            super().__init__(detection_callback, service_uuids)
+
+        async def start(self) -> None:
+            raise BleakError("No Bluetooth adapters found.")
+
+        async def stop(self) -> None:
+            return None
+
+    with pytest.raises(SensorConnectionError, match="bluetoothctl power on") as info:
+        await scan(0.1, backend=NoAdapter)
+    assert "\n" not in str(info.value)

@@ -10,6 +10,8 @@ from firmware_bridge.clock import (
     SensorTimeUnwrapper,
     fit_clock,
     fit_clock_least_squares,
+    fit_uncertainty,
+    sensor_clock_error_ppm,
     unwrap_sensor_time_us,
 )
 
@@ -148,3 +150,34 @@ def test_fit_clock_rejects_bad_input() -> None:
         fit_clock([1.0, 2.0], [1.0])
     with pytest.raises(RuntimeError, match="before any update"):
         ClockFit().to_host(1.0)
+
+
+def test_sensor_clock_error_has_the_simulator_sign() -> None:
+    true_s = np.arange(0.0, 100.0, 0.05)
+    sensor_s = 3.0 + true_s * (1 + 80e-6)  # a crystal 80 ppm fast counts more sensor seconds
+    model = fit_clock(sensor_s, 10.0 + true_s + 0.002)
+    assert model.drift_ppm == pytest.approx(-80.0, abs=0.1)  # host seconds per sensor second
+    assert sensor_clock_error_ppm(model) == pytest.approx(80.0, abs=0.1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_fit_uncertainty_covers_the_drift_error_and_shrinks_with_length(seed) -> None:
+    true_ppm = -60.0 if seed % 2 else 80.0
+    spread = {}
+    for duration_s in (60.0, 600.0):
+        rng = np.random.default_rng(seed)
+        sensor, arrival, _ = simulate_link(rng, duration_s=duration_s, drift_ppm=true_ppm,
+                                           sensor_start_s=5.0, host_start_s=1.0,
+                                           interval_s=0.0075)
+        model = fit_clock(sensor, arrival)
+        spread[duration_s] = fit_uncertainty(sensor, arrival)
+        print(duration_s, f"drift {model.drift_ppm:.1f} +- {spread[duration_s].drift_ppm:.1f}")
+        assert abs(model.drift_ppm - true_ppm) <= spread[duration_s].drift_ppm
+    assert spread[600.0].drift_ppm < 3.0
+    assert spread[600.0].drift_ppm < spread[60.0].drift_ppm
+    assert spread[600.0].time_s < spread[60.0].time_s
+
+
+def test_fit_uncertainty_needs_enough_pairs() -> None:
+    result = fit_uncertainty(np.arange(10.0), np.arange(10.0) + 0.01)
+    assert np.isnan(result.time_s) and np.isnan(result.drift_ppm)

@@ -89,6 +89,75 @@ def test_reboot_starts_new_segment_not_gap() -> None:
     assert len(assemble_samples(blocks)) == 1500
 
 
+def _reboot_without_head(backfill: bool):
+    """100 packets, reboot, then boot 1's packets 0..4 never arrive live (seq 5..49 do)."""
+    rng = np.random.default_rng(4)
+    config = SensorConfig(sampling_rate_hz=200.0, samples_per_packet=10, backfill=backfill)
+    ingest = SensorIngest("stridecue", config)
+    blocks = []
+    for seq, t_us, acc, gyr in _packets(rng, 100, t0_us=10_000_000):
+        blocks += ingest.feed(seq * 0.05, encode_data_packet(seq, t_us, acc, gyr, config))
+    boot1 = list(_packets(rng, 50, t0_us=50_000))
+    for seq, t_us, acc, gyr in boot1[5:]:
+        data = encode_data_packet(seq, t_us, acc, gyr, config, boot_counter=1)
+        blocks += ingest.feed(6.0 + seq * 0.05, data)
+    return ingest, blocks, boot1, config
+
+
+def test_reboot_head_not_backfilled_is_lost() -> None:
+    ingest, blocks, _, _ = _reboot_without_head(backfill=False)
+    ingest.finish()
+    assert ingest.stats.reboots == 1
+    assert ingest.stats.samples_lost == 50
+    # the head's sensor time: from the boot's first packet (t = 0.05 s) to the first one seen
+    assert ingest.stats.gaps == [(pytest.approx(0.05), pytest.approx(0.30), 50)]
+    assert len(assemble_samples(blocks)) == 1000 + 450
+
+
+def test_reboot_head_is_asked_for_and_backfilled() -> None:
+    ingest, blocks, boot1, config = _reboot_without_head(backfill=True)
+    (gap,) = ingest.pending_gaps()
+    assert (gap.segment, gap.first_seq, gap.last_seq, gap.n_samples) == (1, 0, 4, 50)
+    for seq, t_us, acc, gyr in boot1[gap.first_seq : gap.last_seq + 1]:
+        data = encode_data_packet(seq, t_us, acc, gyr, config, boot_counter=1, resent=True)
+        blocks += ingest.feed(8.6, data)
+    ingest.finish()
+    assert ingest.stats.samples_lost == 0
+    assert ingest.stats.samples_backfilled == 50
+    table = assemble_samples(blocks)
+    assert len(table) == 1500
+    boot1_time = table["sensor_time_s"].to_numpy()[1000:]
+    np.testing.assert_allclose(np.diff(boot1_time), PERIOD_S, atol=1e-6)
+
+
+def test_resent_packet_after_gap_timeout_is_kept_once_and_uncounted_from_lost() -> None:
+    rng = np.random.default_rng(5)
+    ingest = SensorIngest("stridecue", CFG, gap_timeout_s=1.0)
+    packets = list(_packets(rng, 200, t0_us=0))
+    blocks = []
+    for seq, t_us, acc, gyr in packets:
+        if 50 <= seq <= 52:  # lost live; the sensor's answer comes after the 1 s timeout
+            continue
+        blocks += ingest.feed(seq * 0.05, encode_data_packet(seq, t_us, acc, gyr, CFG))
+    assert ingest.pending_gaps() == []
+    assert ingest.stats.samples_lost == 30
+    late = [encode_data_packet(s, *packets[s][1:], CFG, resent=True) for s in (51, 50, 51)]
+    for data in late:  # out of order, and once twice
+        blocks += ingest.feed(10.5, data)
+    ingest.finish()
+    st = ingest.stats
+    assert st.late_resent == 2
+    assert st.duplicates == 1
+    assert st.samples_lost == 10
+    assert st.gaps == [(pytest.approx(52 * 0.05), pytest.approx(53 * 0.05), 10)]
+    assert st.samples_received + st.samples_lost == 200 * 10
+    table = assemble_samples(blocks)
+    assert len(table) == 1990
+    t = table["sensor_time_s"].to_numpy()
+    assert np.all(np.diff(t) > 0)
+    np.testing.assert_allclose(t[500:520], np.arange(500, 520) * PERIOD_S, atol=1e-6)
+
+
 def test_corrupt_packets_are_counted_not_raised() -> None:
     ingest = SensorIngest("stridecue", CFG)
     good = encode_data_packet(0, 0, np.zeros((10, 3)), np.zeros((10, 3)), CFG)

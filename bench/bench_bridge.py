@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import shutil
 import sys
@@ -36,11 +37,22 @@ import numpy as np
 from firmware_bridge.client import DATA_CHANNEL, SensorLink
 from firmware_bridge.ingest import SensorIngest
 from firmware_bridge.movesense import MovesenseDecoder, encode_movesense_notifications
-from firmware_bridge.profile import SensorConfig, decode_data_packet, encode_config, encode_data_packet
+from firmware_bridge.profile import (
+    SensorConfig,
+    decode_data_packet,
+    encode_config,
+    encode_data_packet,
+)
 from recordings.info import session_info
 from recordings.rawlog import Channel
 from recordings.session import SensorInfo, SessionWriter, open_session
-from stridecue.live import _Recorder, record_simulated, simulated_setup, simulated_signals
+from stridecue.live import (
+    _Recorder,
+    frozen_heap,
+    record_simulated,
+    simulated_setup,
+    simulated_signals,
+)
 
 HERE = Path(__file__).resolve().parent
 DROPS = [(120.0, 5.0), (300.0, 5.0), (480.0, 5.0)]
@@ -80,7 +92,8 @@ def codec_figures() -> list[str]:
         "",
         "| path | CPU us per notification | packets/s | samples/s |",
         "| --- | --- | --- | --- |",
-        f"| decode_data_packet | {us_decode:.1f} | {1e6 / us_decode:,.0f} | {10e6 / us_decode:,.0f} |",
+        f"| decode_data_packet | {us_decode:.1f} | {1e6 / us_decode:,.0f} "
+        f"| {10e6 / us_decode:,.0f} |",
         f"| SensorIngest.feed (decode + seq + clock) | {us_ingest:.1f} | {1e6 / us_ingest:,.0f} "
         f"| {10e6 / us_ingest:,.0f} |",
         f"| MovesenseDecoder.feed (IMU9, 2 notes/packet) | {us_ms:.1f} | {1e6 / (2 * us_ms):,.0f} "
@@ -166,8 +179,12 @@ async def _burst(folder: Path, cfg: SensorConfig, n: int) -> float:
     return cpu_s / (3 * n) * 1e6
 
 
-async def _paced(folder: Path, cfg: SensorConfig, duration_s: float) -> dict[str, float]:
-    """Three sensors at cfg's rate in real time: latency percentiles and CPU share."""
+async def _paced(folder: Path, cfg: SensorConfig, duration_s: float, *,
+                 freeze: bool) -> dict[str, float]:
+    """Three sensors at cfg's rate in real time: latency percentiles and CPU share.
+
+    ``freeze``: run inside :func:`stridecue.live.frozen_heap`, as ``record_real`` streams.
+    """
     path = _ReceivePath(folder, 3, cfg)
     packet_s = cfg.samples_per_packet / cfg.sampling_rate_hz
     n = int(duration_s / packet_s)
@@ -187,10 +204,12 @@ async def _paced(folder: Path, cfg: SensorConfig, duration_s: float) -> dict[str
             sent_ns[(p, k)] = time.perf_counter_ns()
             cb(None, bytearray(packets[p][k]))
 
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(sensor(p, k * packet_s / 3) for k, p in enumerate(path.placements)))
-    await asyncio.sleep(0.05)
-    wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
+    with frozen_heap() if freeze else contextlib.nullcontext():
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(sensor(p, k * packet_s / 3)
+                               for k, p in enumerate(path.placements)))
+        await asyncio.sleep(0.05)
+        wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     lat_ms = np.array([(path.queued_ns[key] - t) * 1e-6 for key, t in sent_ns.items()])
     await path.close()
     return {
@@ -198,6 +217,7 @@ async def _paced(folder: Path, cfg: SensorConfig, duration_s: float) -> dict[str
         "p50_ms": float(np.percentile(lat_ms, 50)),
         "p99_ms": float(np.percentile(lat_ms, 99)),
         "max_ms": float(lat_ms.max()),
+        "over_5ms": float(np.count_nonzero(lat_ms > 5.0)),
         "cpu_percent": 100.0 * cpu_s / wall_s,
         "cpu_us_per_notification": cpu_s / len(lat_ms) * 1e6,
     }
@@ -208,7 +228,8 @@ def client_figures(quick: bool) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         burst_us = asyncio.run(_burst(Path(tmp) / "burst", cfg, 2000 if quick else 20_000))
         duration_s = 10.0 if quick else 60.0
-        paced = asyncio.run(_paced(Path(tmp) / "paced", cfg, duration_s))
+        paced = asyncio.run(_paced(Path(tmp) / "paced", cfg, duration_s, freeze=True))
+        unfrozen = asyncio.run(_paced(Path(tmp) / "unfrozen", cfg, duration_s, freeze=False))
     rate = 3 * cfg.sampling_rate_hz / cfg.samples_per_packet
     return [
         "### Client receive path (callback -> raw log -> ingest -> decoded sample queue)",
@@ -228,6 +249,14 @@ def client_figures(quick: bool) -> list[str]:
         f"| notification -> decoded sample queue, p50 | {paced['p50_ms']:.3f} ms | |",
         f"| notification -> decoded sample queue, p99 | {paced['p99_ms']:.3f} ms | <= 5 ms |",
         f"| notification -> decoded sample queue, max | {paced['max_ms']:.3f} ms | |",
+        f"| notifications over 5 ms | {paced['over_5ms']:.0f} of {paced['notifications']:.0f} "
+        "| |",
+        f"| same without `frozen_heap`: p99 / max / over 5 ms | {unfrozen['p99_ms']:.3f} ms / "
+        f"{unfrozen['max_ms']:.3f} ms / {unfrozen['over_5ms']:.0f} | |",
+        "",
+        "Paced runs stream inside `stridecue.live.frozen_heap()` as `record_real` does: "
+        "without it the garbage collector's occasional full pass over the process's objects "
+        "stalls the loop for about 25 ms (the row above).",
         "",
         f"The paced share includes the benchmark's own pacing tasks (asyncio sleeps, "
         f"{rate:.0f} wake-ups/s); burst CPU x {rate:.0f}/s = "

@@ -200,7 +200,8 @@ class SimulatedRadio:
         arrival_ns = round((at_s + self.link_latency_s + jitter_s) * 1e9)
         arrival_ns = max(arrival_ns, self._last_arrival_ns.get(address, arrival_ns))
         self._last_arrival_ns[address] = arrival_ns
-        self._in_flight.setdefault(address, deque(maxlen=100_000)).append((bytes(value), arrival_ns))
+        queue = self._in_flight.setdefault(address, deque(maxlen=100_000))
+        queue.append((bytes(value), arrival_ns))
 
     @contextlib.contextmanager
     def delivering(self, address: str, value: bytes) -> Iterator[None]:

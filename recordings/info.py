@@ -20,7 +20,7 @@ def _clock_entry(clock: list[dict[str, Any]]) -> dict[str, Any]:
         return {"clock_drift_ppm": None, "clock_drift_uncertainty_ppm": None,
                 "clock_uncertainty_ms": None, "clock_segments": []}
     longest = max(clock, key=lambda seg: seg["span_s"])
-    uncertainties = [seg["uncertainty_ms"] for seg in clock if seg.get("uncertainty_ms") is not None]
+    uncertainties = [s["uncertainty_ms"] for s in clock if s.get("uncertainty_ms") is not None]
     return {
         "clock_drift_ppm": float(longest["clock_error_ppm"]),
         "clock_drift_uncertainty_ppm": longest.get("drift_uncertainty_ppm"),

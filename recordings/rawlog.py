@@ -12,7 +12,10 @@ session metadata's ``sensors`` list. ``channel`` says what the bytes are (see :c
 
 Crash safety: a record is either whole (its CRC matches) or ignored. The writer flushes to the
 operating system at least every ``flush_interval_s`` and fsyncs at least every ``fsync_interval_s``
-(default 0.25 s and 1 s), so a killed process loses at most about the last second. The reader skips
+(default 0.25 s and 1 s), so a killed process loses at most about the last second (a killed
+process loses only what was not flushed; the fsync covers a power loss or a crash of the
+operating system). The fsync runs on a helper thread: it can take tens of milliseconds on a busy
+disk, and ``append`` is called from the event loop that receives the notifications. The reader skips
 a damaged record by scanning forward to the next record whose length and CRC are valid, and reports
 how many bytes it could not read; nothing readable is ever dropped.
 """
@@ -23,6 +26,7 @@ import enum
 import logging
 import os
 import struct
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -107,6 +111,24 @@ class RawLogWriter:
         self._last_flush = now
         self._last_fsync = now
         self.records_written = 0
+        self._fsync_lock = threading.Lock()  # the file is not closed during an fsync
+        self._fsync_due = threading.Event()
+        self._fsync_thread = threading.Thread(
+            target=self._fsync_loop, name=f"fsync {self.path.name}", daemon=True
+        )
+        self._fsync_thread.start()
+
+    def _fsync_loop(self) -> None:
+        while True:
+            self._fsync_due.wait()
+            self._fsync_due.clear()
+            with self._fsync_lock:
+                if self._file.closed:
+                    return
+                try:
+                    os.fsync(self._file.fileno())
+                except OSError as exc:
+                    logger.warning("raw log %s: fsync failed: %s", self.path, exc)
 
     def append(self, host_time_ns: int, sensor_index: int, channel: int, payload: bytes) -> None:
         """Append one record (the bytes are written before anything else happens to them)."""
@@ -118,7 +140,7 @@ class RawLogWriter:
             self._file.flush()
             self._last_flush = now
             if now - self._last_fsync >= self.fsync_interval_s:
-                os.fsync(self._file.fileno())
+                self._fsync_due.set()  # on the helper thread: never block the caller
                 self._last_fsync = now
 
     def flush(self) -> None:
@@ -129,9 +151,12 @@ class RawLogWriter:
 
     def close(self) -> None:
         """Flush, fsync and close (safe to call twice)."""
-        if not self._file.closed:
-            self.flush()
-            self._file.close()
+        with self._fsync_lock:
+            if not self._file.closed:
+                self.flush()
+                self._file.close()
+        self._fsync_due.set()  # the helper thread sees the closed file and ends
+        self._fsync_thread.join(timeout=5.0)
 
     def __enter__(self) -> RawLogWriter:
         return self

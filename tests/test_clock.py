@@ -180,4 +180,5 @@ def test_fit_uncertainty_covers_the_drift_error_and_shrinks_with_length(seed) ->
 
 def test_fit_uncertainty_needs_enough_pairs() -> None:
     result = fit_uncertainty(np.arange(10.0), np.arange(10.0) + 0.01)
-    assert np.isnan(result.time_s) and np.isnan(result.drift_ppm)
+    assert np.isnan(result.time_s)
+    assert np.isnan(result.drift_ppm)

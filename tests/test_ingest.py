@@ -205,3 +205,22 @@ def test_assemble_with_offline_clock_model() -> None:
     # of a sample is its arrival minus the latency: no packet-duration offset remains.
     truth = 100.0 + table["sensor_time_s"].to_numpy() * (1 + 50e-6)
     assert np.max(np.abs(table["time_s"].to_numpy() - truth)) < 0.002
+
+
+def test_clock_report_per_segment_in_the_sensor_sign() -> None:
+    rng = np.random.default_rng(6)
+    ingest = SensorIngest("stridecue", CFG)
+    for seq, t_us, acc, gyr in _packets(rng, 1200, t0_us=0):  # 60 s, sensor 50 ppm fast
+        arrival = 3.0 + (t_us * 1e-6 + 0.045) / (1 + 50e-6) + rng.exponential(0.002)
+        ingest.feed(arrival, encode_data_packet(seq, t_us, acc, gyr, CFG))
+    for seq, t_us, acc, gyr in _packets(rng, 10, t0_us=0):  # a reboot: a short second segment
+        data = encode_data_packet(seq, t_us, acc, gyr, CFG, boot_counter=1)
+        ingest.feed(70.0 + seq * 0.05, data)
+    first, second = ingest.clock_report()
+    assert (first["segment"], first["pairs"]) == (0, 1200)
+    assert (second["segment"], second["pairs"]) == (1, 10)
+    # no connection-interval steps in this link: the fit and its spread are tight
+    assert first["drift_uncertainty_ppm"] < 2.0
+    assert first["clock_error_ppm"] == pytest.approx(50.0, abs=first["drift_uncertainty_ppm"])
+    assert 0.0 < first["uncertainty_ms"] < 2.0
+    assert second["uncertainty_ms"] is None  # too few pairs to say

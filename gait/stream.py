@@ -72,7 +72,6 @@ from gait.stride_length_running import leg_length_m, stride_yaw_rate_radps
 from gait.strides import (
     MAX_STRIDE_TIME_S,
     STEP_TIME_TOLERANCE,
-    MetricWarning,
     add_angle_metrics,
     add_trunk_metrics,
     asymmetry_name,
@@ -206,6 +205,9 @@ class StreamAnalyser:
         self.calibration_source = "stored" if calibration else "pending"
         self._cal_attempts = 0
         self._cal_confirm_at: int | None = None
+        self._cal_error = "no standing period followed by movement found yet"
+        self._early: list[tuple[Any, ...]] = []  # pieces of other sensors before the sacrum's first
+        self._baseline_rows: list[dict[str, Any]] = []
         self._ics: list[_Ic] = []
         self._last_ic_pos = -math.inf
         self._pending: list[dict[str, Any]] = []
@@ -239,14 +241,13 @@ class StreamAnalyser:
             return
         if self.origin_s is None:
             if placement != c.SACRUM:
-                self._early = getattr(self, "_early", [])
                 self._early.append((placement, t, acc_mps2, gyr_radps, mag_ut))
                 return
             self.origin_s = float(t[0])
             for p in self.placements:
                 self._grids[p] = SensorGrid(origin_s=self.origin_s, sampling_rate_hz=self.fs)
                 self._level1[p] = Ring(11)
-            for early in getattr(self, "_early", []):
+            for early in self._early:
                 self._grids[early[0]].add(*early[1:])
             self._early = []
         self._grids[placement].add(t, acc_mps2, gyr_radps, mag_ut)
@@ -365,7 +366,6 @@ class StreamAnalyser:
         else:
             self.calibration = cal  # provisional until confirmed
             self._cal_confirm_at = point + round(self.settings.calibration_confirm_s * self.fs)
-            self._provisional = cal
 
     @property
     def _calibration_ready(self) -> bool:
@@ -673,7 +673,6 @@ class StreamAnalyser:
             return
         if row.get("activity") != c.RUNNING or row.get("gap_crossed"):
             return
-        self._baseline_rows = getattr(self, "_baseline_rows", [])
         self._baseline_rows.append(row)
         if len(self._baseline_rows) >= self.settings.baseline_strides:
             base = {}
@@ -735,7 +734,7 @@ class StreamAnalyser:
         out["calibration"] = {"pending": "not found", "stored": "stored"}.get(
             self.calibration_source, self.calibration_source)
         if self.calibration_source == "pending":
-            out["calibration_error"] = getattr(self, "_cal_error", "no standing period found")
+            out["calibration_error"] = self._cal_error
         return out
 
     # ------------------------------------------------------------------ live view

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, overload
 
@@ -195,6 +196,17 @@ def fit_clock(sensor_time_s: npt.ArrayLike, arrival_time_s: npt.ArrayLike) -> Cl
     ValueError
         Empty or mismatched inputs.
     """
+    sensor, arrival = _finite_pairs(sensor_time_s, arrival_time_s)
+    origin = float(sensor[0])
+    x_ref, d_ref, slope = lower_envelope_line(sensor - origin, arrival - sensor)
+    return ClockModel(
+        sensor_ref_s=origin + x_ref, host_ref_s=origin + x_ref + d_ref, drift_ppm=slope * 1e6
+    )
+
+
+def _finite_pairs(
+    sensor_time_s: npt.ArrayLike, arrival_time_s: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
     sensor = np.asarray(sensor_time_s, dtype=np.float64)
     arrival = np.asarray(arrival_time_s, dtype=np.float64)
     if sensor.shape != arrival.shape or sensor.ndim != 1 or sensor.size == 0:
@@ -202,14 +214,66 @@ def fit_clock(sensor_time_s: npt.ArrayLike, arrival_time_s: npt.ArrayLike) -> Cl
             f"need two equal-length 1-d arrays, got {sensor.shape} and {arrival.shape}"
         )
     ok = np.isfinite(sensor) & np.isfinite(arrival)
-    sensor, arrival = sensor[ok], arrival[ok]
-    if sensor.size == 0:
+    if not ok.any():
         raise ValueError("no finite (sensor_time_s, arrival_time_s) pairs")
-    origin = float(sensor[0])
-    x_ref, d_ref, slope = lower_envelope_line(sensor - origin, arrival - sensor)
-    return ClockModel(
-        sensor_ref_s=origin + x_ref, host_ref_s=origin + x_ref + d_ref, drift_ppm=slope * 1e6
-    )
+    return sensor[ok], arrival[ok]
+
+
+def fit_clock_boots(
+    pairs: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
+) -> list[ClockModel]:
+    """Whole-session fit of one sensor across reboots: one drift, one offset per boot.
+
+    A reboot restarts the sensor's clock but not its crystal, so every boot shares the drift.
+    The drift is the one whose per-boot supporting lines (each below all of its boot's points)
+    lie closest to the points on average, summed over the boots; with a single boot this is
+    :func:`fit_clock`. The optimum is at the slope of one of the boots' lower-hull edges, so
+    those are the candidates.
+
+    Parameters
+    ----------
+    pairs
+        ``(sensor_time_s, arrival_time_s)`` per boot, as for :func:`fit_clock`.
+
+    Returns
+    -------
+    list of ClockModel
+        One per boot, in order, all with the same ``drift_ppm``.
+
+    Raises
+    ------
+    ValueError
+        No boot, or a boot with empty or mismatched inputs.
+    """
+    if not pairs:
+        raise ValueError("need the pairs of at least one boot")
+    if len(pairs) == 1:
+        return [fit_clock(*pairs[0])]
+    boots = []  # origin, hull x, hull d, number of points, mean x, mean d
+    slopes = [0.0]
+    for sensor_time, arrival_time in pairs:
+        sensor, arrival = _finite_pairs(sensor_time, arrival_time)
+        origin = float(sensor[0])
+        order = np.argsort(sensor, kind="stable")
+        x = (sensor - origin)[order]
+        d = (arrival - sensor)[order]
+        hull = _lower_hull(x, d)
+        xv, dv = x[hull], d[hull]
+        slopes += list(np.diff(dv) / np.diff(xv)) if xv.size > 1 and xv[-1] > xv[0] else []
+        boots.append((origin, xv, dv, x.size, float(x.mean()), float(d.mean())))
+    candidates = np.unique(np.asarray(slopes))
+    candidates = candidates[np.isfinite(candidates)]
+    cost = np.zeros(candidates.size)
+    for _origin, xv, dv, n, x_mean, d_mean in boots:
+        offset = (dv[None, :] - candidates[:, None] * xv[None, :]).min(axis=1)
+        cost += n * (d_mean - offset - candidates * x_mean)
+    slope = float(candidates[int(np.argmin(cost))])
+    models = []
+    for origin, xv, dv, _n, _xm, _dm in boots:
+        k = int(np.argmin(dv - slope * xv))
+        models.append(ClockModel(sensor_ref_s=origin + float(xv[k]),
+                                 host_ref_s=origin + float(xv[k] + dv[k]), drift_ppm=slope * 1e6))
+    return models
 
 
 def sensor_clock_error_ppm(model: ClockModel) -> float:
@@ -239,44 +303,56 @@ class FitUncertainty:
 
 
 def fit_uncertainty(sensor_time_s: npt.ArrayLike, arrival_time_s: npt.ArrayLike) -> FitUncertainty:
-    """Split-half spread of :func:`fit_clock`.
+    """Split-half spread of :func:`fit_clock` (one boot; see :func:`fit_uncertainty_boots`)."""
+    return fit_uncertainty_boots([(sensor_time_s, arrival_time_s)])
 
-    The pairs are split at the middle of their sensor-time span; each half is fitted on its
-    own and compared with the whole fit (drift, and mapped host time over that half). When the
-    lower envelope is pinned by many parts of the session the halves agree with the whole; when
-    it rests on one step of the minimum delay (the beat between packet period and connection
-    interval moves it in steps tens of seconds apart) they disagree by about as much as the
-    whole fit may be wrong. In simulated links (``tests/test_clock.py``'s model, 7.5 ms
-    interval, 20 seeds) the drift spread covered the true drift error in 20 of 20 60 s and
-    600 s sessions and 18 of 20 120 s sessions. Like every host-side figure it cannot see the
-    constant part of the delay (see the module notes).
+
+def fit_uncertainty_boots(
+    pairs: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
+) -> FitUncertainty:
+    """Split-half spread of :func:`fit_clock_boots`.
+
+    The pairs are split at the middle of the session's arrival-time span; each half is fitted
+    on its own and compared with the whole fit (drift, and mapped host time over that half of
+    each boot). When the lower envelope is pinned by many parts of the session the halves agree
+    with the whole; when it rests on one step of the minimum delay (the beat between packet
+    period and connection interval moves it in steps tens of seconds apart) they disagree by
+    about as much as the whole fit may be wrong. In simulated links (``tests/test_clock.py``'s
+    model, 7.5 ms interval, 20 seeds) the drift spread covered the true drift error in 20 of 20
+    60 s and 600 s sessions and 18 of 20 120 s sessions. Like every host-side figure it cannot
+    see the constant part of the delay (see the module notes).
 
     Parameters
     ----------
-    sensor_time_s, arrival_time_s
-        The pairs given to :func:`fit_clock`.
+    pairs
+        ``(sensor_time_s, arrival_time_s)`` per boot, as for :func:`fit_clock_boots`.
 
     Returns
     -------
     FitUncertainty
-        NaN fields with fewer than 20 pairs or no time span.
+        NaN fields when a half holds fewer than 10 pairs.
     """
-    sensor = np.asarray(sensor_time_s, dtype=np.float64)
-    arrival = np.asarray(arrival_time_s, dtype=np.float64)
+    boots = [_finite_pairs(sensor, arrival) for sensor, arrival in pairs]
     nan = FitUncertainty(float("nan"), float("nan"))
-    if sensor.size < 20 or not sensor.max() > sensor.min():
-        return nan
-    full = fit_clock(sensor, arrival)
-    middle = 0.5 * (float(sensor.min()) + float(sensor.max()))
+    every_arrival = np.concatenate([arrival for _sensor, arrival in boots])
+    middle = 0.5 * (float(every_arrival.min()) + float(every_arrival.max()))
+    full = fit_clock_boots(boots)
     worst_s = worst_ppm = 0.0
-    for half in (sensor < middle, sensor >= middle):
-        if np.count_nonzero(half) < 10:
+    for first_half in (True, False):
+        parts, models = [], []
+        for (sensor, arrival), model in zip(boots, full, strict=True):
+            half = (arrival < middle) if first_half else (arrival >= middle)
+            if half.any():
+                parts.append((sensor[half], arrival[half]))
+                models.append(model)
+        if sum(sensor.size for sensor, _arrival in parts) < 10:
             return nan
-        part = fit_clock(sensor[half], arrival[half])
-        # both mappings are lines: the largest difference over the half is at one of its ends
-        ends = np.array([sensor[half].min(), sensor[half].max()])
-        worst_s = max(worst_s, float(np.abs(part.to_host(ends) - full.to_host(ends)).max()))
-        worst_ppm = max(worst_ppm, abs(part.drift_ppm - full.drift_ppm))
+        for (sensor, _arrival), part, whole in zip(parts, fit_clock_boots(parts), models,
+                                                   strict=True):
+            # both mappings are lines: the largest difference over the half is at one of its ends
+            ends = np.array([sensor.min(), sensor.max()])
+            worst_s = max(worst_s, float(np.abs(part.to_host(ends) - whole.to_host(ends)).max()))
+            worst_ppm = max(worst_ppm, abs(part.drift_ppm - whole.drift_ppm))
     return FitUncertainty(worst_s, worst_ppm)
 
 

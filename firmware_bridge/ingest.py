@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -26,8 +26,8 @@ from firmware_bridge.clock import (
     ClockFit,
     ClockModel,
     SensorTimeUnwrapper,
-    fit_clock,
-    fit_uncertainty,
+    fit_clock_boots,
+    fit_uncertainty_boots,
     sensor_clock_error_ppm,
 )
 from firmware_bridge.errors import PacketError
@@ -243,45 +243,51 @@ class SensorIngest:
         """Number of segments (1 + reboots) seen so far."""
         return len(self._segments)
 
-    def offline_clock_models(self) -> dict[int, ClockModel]:
-        """Whole-session lower-envelope clock model per segment (for :func:`assemble_samples`)."""
-        models = {}
-        for segment in self._segments:
-            if segment.clock_pairs:
-                sensor, arrival = np.array(segment.clock_pairs).T
-                models[segment.index] = fit_clock(sensor, arrival)
-        return models
+    def _clock_pairs(self) -> dict[int, tuple[FloatArray, FloatArray]]:
+        return {seg.index: tuple(np.array(seg.clock_pairs).T)  # type: ignore[misc]
+                for seg in self._segments if seg.clock_pairs}
 
-    def clock_report(self) -> list[dict[str, float]]:
-        """Whole-session clock fit of each segment, for the session statistics.
+    def offline_clock_models(self) -> dict[int, ClockModel]:
+        """Whole-session lower-envelope clock model per segment (for :func:`assemble_samples`).
+
+        The segments (boots) share one drift (:func:`~firmware_bridge.clock.fit_clock_boots`).
+        """
+        pairs = self._clock_pairs()
+        if not pairs:
+            return {}
+        return dict(zip(pairs, fit_clock_boots(list(pairs.values())), strict=True))
+
+    def clock_report(self) -> dict[str, Any]:
+        """Whole-session clock fit, for the session statistics.
 
         Returns
         -------
-        list of dict
-            One per segment with clock pairs: ``segment``, ``pairs`` (live packets in the fit),
-            ``span_s`` (sensor seconds they cover), ``clock_error_ppm`` (how fast the sensor's
-            clock runs against the host's, positive: sensor fast), and the fit's
-            ``uncertainty_ms`` and ``drift_uncertainty_ppm``
-            (:func:`~firmware_bridge.clock.fit_uncertainty`; None when too few pairs).
+        dict
+            ``clock_error_ppm`` (how fast the sensor's clock runs against the host's, positive:
+            sensor fast; None before any packet), the fit's ``uncertainty_ms`` and
+            ``drift_uncertainty_ppm`` (:func:`~firmware_bridge.clock.fit_uncertainty_boots`;
+            None when too few pairs) and ``segments``: per segment with clock pairs its index
+            (``segment``), ``pairs`` (live packets in the fit) and ``span_s`` (sensor seconds
+            they cover).
         """
-        out = []
-        models = self.offline_clock_models()
-        for segment in self._segments:
-            if segment.index not in models:
-                continue
-            sensor, arrival = np.array(segment.clock_pairs).T
-            spread = fit_uncertainty(sensor, arrival)
-            out.append(
-                {
-                    "segment": segment.index,
-                    "pairs": int(sensor.size),
-                    "span_s": float(sensor.max() - sensor.min()),
-                    "clock_error_ppm": sensor_clock_error_ppm(models[segment.index]),
-                    "uncertainty_ms": _finite_or_none(1e3 * spread.time_s),
-                    "drift_uncertainty_ppm": _finite_or_none(spread.drift_ppm),
-                }
+        pairs = self._clock_pairs()
+        report: dict[str, Any] = {
+            "clock_error_ppm": None, "uncertainty_ms": None, "drift_uncertainty_ppm": None,
+            "segments": [
+                {"segment": index, "pairs": int(sensor.size),
+                 "span_s": float(sensor.max() - sensor.min())}
+                for index, (sensor, _arrival) in pairs.items()
+            ],
+        }
+        if pairs:
+            model = next(iter(self.offline_clock_models().values()))
+            spread = fit_uncertainty_boots(list(pairs.values()))
+            report.update(
+                clock_error_ppm=sensor_clock_error_ppm(model),
+                uncertainty_ms=_finite_or_none(1e3 * spread.time_s),
+                drift_uncertainty_ppm=_finite_or_none(spread.drift_ppm),
             )
-        return out
+        return report
 
     # ------------------------------------------------------------------ internals
     def _decode(self, data: bytes) -> DataPacket | None:

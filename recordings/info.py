@@ -10,22 +10,12 @@ from recordings.session import Session
 from stridecue import constants as c
 
 
-def _clock_entry(clock: list[dict[str, Any]]) -> dict[str, Any]:
-    """Drift and fit uncertainty of one sensor from its per-segment whole-session clock fits.
-
-    The drift is that of the longest segment (a reboot restarts the sensor's clock, not its
-    crystal); the uncertainty is the worst segment's.
-    """
-    if not clock:
-        return {"clock_drift_ppm": None, "clock_drift_uncertainty_ppm": None,
-                "clock_uncertainty_ms": None, "clock_segments": []}
-    longest = max(clock, key=lambda seg: seg["span_s"])
-    uncertainties = [s["uncertainty_ms"] for s in clock if s.get("uncertainty_ms") is not None]
+def _clock_entry(clock: dict[str, Any]) -> dict[str, Any]:
+    """Drift and fit uncertainty of one sensor from its whole-session clock fit (all boots)."""
     return {
-        "clock_drift_ppm": float(longest["clock_error_ppm"]),
-        "clock_drift_uncertainty_ppm": longest.get("drift_uncertainty_ppm"),
-        "clock_uncertainty_ms": max(uncertainties) if uncertainties else None,
-        "clock_segments": clock,
+        "clock_drift_ppm": clock.get("clock_error_ppm"),
+        "clock_drift_uncertainty_ppm": clock.get("drift_uncertainty_ppm"),
+        "clock_uncertainty_ms": clock.get("uncertainty_ms"),
     }
 
 
@@ -38,10 +28,11 @@ def session_info(session: Session) -> dict[str, Any]:
 
     ``clock_drift_ppm``
         How fast the sensor's clock runs against the host's, in ppm: positive when the sensor's
-        crystal runs fast (the sign ``record --simulate --drift-ppm`` uses).
+        crystal runs fast (the sign ``record --simulate --drift-ppm`` uses). One value for all
+        boots of a sensor that rebooted (a reboot restarts its clock, not its crystal).
     ``clock_drift_uncertainty_ppm``, ``clock_uncertainty_ms``
         How far the drift, and the sensor's samples on the session clock, move when each half
-        of the session is fitted on its own (:func:`firmware_bridge.clock.fit_uncertainty`).
+        of the session is fitted on its own (:func:`firmware_bridge.clock.fit_uncertainty_boots`).
 
     ``alignment_error_ms`` estimates how well the sensors' samples line up on the session clock:
     the largest root-sum-square of two sensors' ``clock_uncertainty_ms`` (None with fewer than
@@ -80,12 +71,12 @@ def session_info(session: Session) -> dict[str, Any]:
                     ],
                     "decode_errors": st.get("decode_errors", {}),
                     "reboots": int(st.get("reboots", 0)),
-                    **_clock_entry(st.get("clock", [])),
+                    **_clock_entry(st.get("clock", {})),
                 }
             )
         else:
             entry.update({"samples_expected": None, "samples_backfilled": 0, "samples_lost": 0,
-                          "gaps": [], **_clock_entry([])})
+                          "gaps": [], **_clock_entry({})})
         sensors[s.placement] = entry
     uncertainties = [e["clock_uncertainty_ms"] for e in sensors.values()
                      if e.get("clock_uncertainty_ms") is not None]

@@ -47,8 +47,9 @@ def frozen_heap() -> Iterator[None]:
     """Keep the objects that exist now out of the garbage collector's full passes meanwhile.
 
     A full pass walks every container object of the process (the imported libraries alone are
-    hundreds of thousands) and stalls the event loop for about 25 ms on this machine, once in a
-    while: longer than a notification should wait. Frozen objects are still freed by reference
+    hundreds of thousands) and stalls the event loop for tens of milliseconds (up to 0.1 s on
+    this machine, ``bench/results/bridge.md``) once in a while: longer than a notification
+    should wait. Frozen objects are still freed by reference
     counting; the pass only skips them. Enter once streaming has started.
     """
     gc.collect()

@@ -9,8 +9,10 @@ from firmware_bridge.clock import (
     ClockFit,
     SensorTimeUnwrapper,
     fit_clock,
+    fit_clock_boots,
     fit_clock_least_squares,
     fit_uncertainty,
+    fit_uncertainty_boots,
     sensor_clock_error_ppm,
     unwrap_sensor_time_us,
 )
@@ -182,3 +184,22 @@ def test_fit_uncertainty_needs_enough_pairs() -> None:
     result = fit_uncertainty(np.arange(10.0), np.arange(10.0) + 0.01)
     assert np.isnan(result.time_s)
     assert np.isnan(result.drift_ppm)
+
+
+def test_boots_share_one_drift_and_one_boot_is_fit_clock() -> None:
+    rng = np.random.default_rng(8)
+    boots = []
+    for k in range(2):  # two boots of 300 s, each with its own sensor-time origin and offset
+        sensor, arrival, _ = simulate_link(rng, duration_s=300.0, drift_ppm=-60.0,
+                                           sensor_start_s=0.05 + 7.0 * k,
+                                           host_start_s=20.0 + 330.0 * k, interval_s=0.0075)
+        boots.append((sensor, arrival))
+    joint = fit_clock_boots(boots)
+    spread = fit_uncertainty_boots(boots)
+    print(f"joint drift {joint[0].drift_ppm:.2f} +- {spread.drift_ppm:.2f} ppm, "
+          f"alone {[round(fit_clock(*b).drift_ppm, 2) for b in boots]}")
+    assert joint[0].drift_ppm == joint[1].drift_ppm
+    assert joint[0].drift_ppm == pytest.approx(-60.0, abs=max(spread.drift_ppm, 0.5))
+    assert spread.drift_ppm < 3.0
+    assert joint[1].to_host(7.05) == pytest.approx(350.0 + 0.045, abs=0.003)
+    assert fit_clock_boots(boots[:1]) == [fit_clock(*boots[0])]

@@ -207,20 +207,25 @@ def test_assemble_with_offline_clock_model() -> None:
     assert np.max(np.abs(table["time_s"].to_numpy() - truth)) < 0.002
 
 
-def test_clock_report_per_segment_in_the_sensor_sign() -> None:
+def test_clock_report_one_drift_for_all_boots_in_the_sensor_sign() -> None:
     rng = np.random.default_rng(6)
     ingest = SensorIngest("stridecue", CFG)
-    for seq, t_us, acc, gyr in _packets(rng, 1200, t0_us=0):  # 60 s, sensor 50 ppm fast
-        arrival = 3.0 + (t_us * 1e-6 + 0.045) / (1 + 50e-6) + rng.exponential(0.002)
-        ingest.feed(arrival, encode_data_packet(seq, t_us, acc, gyr, CFG))
-    for seq, t_us, acc, gyr in _packets(rng, 10, t0_us=0):  # a reboot: a short second segment
-        data = encode_data_packet(seq, t_us, acc, gyr, CFG, boot_counter=1)
-        ingest.feed(70.0 + seq * 0.05, data)
-    first, second = ingest.clock_report()
-    assert (first["segment"], first["pairs"]) == (0, 1200)
-    assert (second["segment"], second["pairs"]) == (1, 10)
+    rate = 1 + 50e-6  # the sensor's crystal runs 50 ppm fast, through a reboot
+
+    def feed(boot: int, host_start_s: float, n_packets: int) -> None:
+        for seq, t_us, acc, gyr in _packets(rng, n_packets, t0_us=1_000_000):
+            arrival = host_start_s + (t_us * 1e-6 - 1.0 + 0.045) / rate + rng.exponential(0.002)
+            ingest.feed(arrival, encode_data_packet(seq, t_us, acc, gyr, CFG, boot_counter=boot))
+
+    feed(0, 3.0, 600)  # 30 s
+    feed(1, 40.0, 600)  # another 30 s after a reboot
+    report = ingest.clock_report()
+    assert report["segments"] == [{"segment": 0, "pairs": 600, "span_s": pytest.approx(29.95)},
+                                  {"segment": 1, "pairs": 600, "span_s": pytest.approx(29.95)}]
     # no connection-interval steps in this link: the fit and its spread are tight
-    assert first["drift_uncertainty_ppm"] < 2.0
-    assert first["clock_error_ppm"] == pytest.approx(50.0, abs=first["drift_uncertainty_ppm"])
-    assert 0.0 < first["uncertainty_ms"] < 2.0
-    assert second["uncertainty_ms"] is None  # too few pairs to say
+    assert report["drift_uncertainty_ppm"] < 2.0
+    assert report["clock_error_ppm"] == pytest.approx(50.0, abs=report["drift_uncertainty_ppm"])
+    assert 0.0 < report["uncertainty_ms"] < 1.0
+    models = ingest.offline_clock_models()
+    assert models[0].drift_ppm == models[1].drift_ppm
+    assert models[1].to_host(1.0) == pytest.approx(40.0, abs=0.001)  # each boot its own offset

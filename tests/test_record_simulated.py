@@ -128,8 +128,10 @@ def test_sensors_aligned_within_2ms(with_backfill) -> None:
     info = session_info(session)
     drift = {p: info["sensors"][p]["clock_drift_ppm"] for p in PPM}
     print("info drift ppm", drift, "estimated alignment error ms", info["alignment_error_ms"])
-    for placement, ppm in PPM.items():  # the sign the simulator uses: positive = sensor fast
-        assert drift[placement] == pytest.approx(ppm, abs=10.0)
+    # the sign the simulator uses (positive = sensor fast); 120 s pin the drift to about 1 ppm
+    # typically, 13 ppm at worst in bench/results/bridge.md (10 minutes: within 0.3 ppm)
+    for placement, ppm in PPM.items():
+        assert drift[placement] == pytest.approx(ppm, abs=20.0)
     # the estimate (split-half spread of the clock fits) errs on the safe side
     assert info["alignment_error_ms"] >= np.abs(diff_ms).max()
 

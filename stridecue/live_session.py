@@ -394,10 +394,13 @@ async def run_live(options: RunOptions, *, report: Callable[[str], None] = print
                     writer.update_meta(haptic={"sent": haptic.sent, "failed": haptic.failed,
                                                "received": {p: len(s.stats.buzzes) for p, s in sims.items()}})
         else:
+            from stridecue.live import frozen_heap
+
             async with SensorHub(profile.sensors, on_raw=on_raw, backfill=options.backfill) as hub:
                 haptic = _haptic(hub, outputs, outputs_wanted, profile)
-                await _watch(hub, writer, view, analysis, laps, start_ns, say, stop,
-                             until=lambda: _over(options, started))
+                with frozen_heap():  # no full garbage-collector pass stalls a notification
+                    await _watch(hub, writer, view, analysis, laps, start_ns, say, stop,
+                                 until=lambda: _over(options, started))
                 if haptic is not None:
                     await haptic.drain()
     finally:

@@ -33,10 +33,11 @@ Measures
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.spatial import cKDTree
 
 from stridecue import constants as c
@@ -61,19 +62,6 @@ class StabilitySettings:
     def as_dict(self) -> dict[str, float | int]:
         """JSON-serialisable form."""
         return asdict(self)
-
-
-def variability(strides: pd.DataFrame, column: str, settings: StabilitySettings) -> pd.DataFrame:
-    """Trailing-window SD and CV of a per-stride column (NaN until the window holds enough)."""
-    values = strides[column].astype(float)
-    roll = values.rolling(settings.window_strides, min_periods=settings.min_window_strides)
-    sd = roll.std(ddof=1)
-    mean = roll.mean()
-    base = column.removesuffix("_deg").removesuffix("_range")
-    return pd.DataFrame(
-        {f"{base}_sd_deg": sd.to_numpy(), f"{base}_cv": (sd / mean.abs()).to_numpy()},
-        index=strides.index,
-    )
 
 
 def harmonic_ratio(signal: np.ndarray, *, harmonics: int, odd_over_even: bool) -> float:
@@ -149,72 +137,85 @@ def local_divergence_exponent(
     return float(slope)
 
 
-def add_stability(
-    strides: pd.DataFrame,
+def stride_stability(
+    rows: list[Mapping[str, Any]],
     time_s: np.ndarray,
     acc_vertical_mps2: np.ndarray,
-    acc_forward_mps2: np.ndarray | None,
-    acc_lateral_mps2: np.ndarray | None,
-    settings: StabilitySettings | None = None,
-) -> pd.DataFrame:
-    """Add the stability columns (see module docs) to a stride table of one session."""
-    settings = settings or StabilitySettings()
-    out = strides.copy()
-    if not len(out):
-        return out
+    acc_forward_mps2: np.ndarray,
+    acc_lateral_mps2: np.ndarray,
+    settings: StabilitySettings,
+    *,
+    sampling_rate_hz: float,
+    stride_number: int,
+    lde_last: float,
+) -> tuple[dict[str, float], float]:
+    """The stability columns (see module docs) of the newest stride, from trailing windows.
+
+    Parameters
+    ----------
+    rows
+        The trailing strides of the session in stride order, the newest last (at least
+        ``2 * lde_window_strides`` before it when the session has them).
+    time_s, acc_vertical_mps2, acc_forward_mps2, acc_lateral_mps2
+        Samples covering ``rows`` (forward/lateral all-NaN without orientation).
+    stride_number
+        0-based number of the newest stride in the session (the LDE is updated every
+        ``lde_every_strides``).
+    lde_last
+        The LDE value in force before this stride (NaN at first).
+
+    Returns
+    -------
+    values, lde
+        The columns of the newest stride, and the LDE value now in force.
+    """
+    st = settings
+    row = rows[-1]
+    out: dict[str, float] = {}
     for column in ("pelvis_rotation_range_deg", "pelvis_obliquity_range_deg"):
-        if column in out:
-            out = out.join(variability(out, column, settings))
-    bounds = np.searchsorted(time_s, out[[c.STRIDE_START_S, c.STRIDE_END_S]].to_numpy())
-    signals = {"vt": acc_vertical_mps2, "ap": acc_forward_mps2, "ml": acc_lateral_mps2}
-    for name, sig in signals.items():
-        col = f"harmonic_ratio_{name}"
-        if sig is None:
-            out[col] = np.nan
-            continue
-        out[col] = [
-            harmonic_ratio(sig[i0:i1], harmonics=settings.harmonics, odd_over_even=name == "ml")
-            for i0, i1 in bounds
-        ]
-    step_reg, stride_reg, ml_ratio = [], [], []
-    fs = 1.0 / float(np.median(np.diff(time_s))) if len(time_s) > 1 else math.nan
-    lde = np.full(len(out), np.nan)
-    w = settings.window_strides
-    for k in range(len(out)):
-        lo = max(0, k - w + 1)
-        if k - lo + 1 < settings.min_window_strides:
-            step_reg.append(math.nan)
-            stride_reg.append(math.nan)
-            ml_ratio.append(math.nan)
-            continue
-        i0, i1 = bounds[lo, 0], bounds[k, 1]
-        seg = acc_vertical_mps2[i0:i1]
-        stride_lag = int(round(np.median(out[c.STRIDE_TIME_S].iloc[lo : k + 1]) * fs))
-        step_reg.append(autocorrelation_at(seg, stride_lag // 2))
-        stride_reg.append(autocorrelation_at(seg, stride_lag))
-        if acc_lateral_mps2 is not None and acc_forward_mps2 is not None:
-            ml = acc_lateral_mps2[i0:i1] - np.nanmean(acc_lateral_mps2[i0:i1])
-            ap = acc_forward_mps2[i0:i1] - np.nanmean(acc_forward_mps2[i0:i1])
-            vt = seg - np.nanmean(seg)
-            total = np.sqrt(np.nanmean(ml**2 + ap**2 + vt**2))
-            ml_ratio.append(float(np.sqrt(np.nanmean(ml**2)) / total) if total > 0 else math.nan)
-        else:
-            ml_ratio.append(math.nan)
-    # LDE on trailing windows every few strides. Consecutive rows overlap (left and right strides
-    # interleave), so the window takes every other row: non-overlapping strides of one foot.
-    lw = settings.lde_window_strides
-    bout = out["bout"].to_numpy() if "bout" in out else np.zeros(len(out))
-    last = math.nan
-    for k in range(len(out)):
-        lo = k - 2 * (lw - 1)
-        if lo < 0 or bout[lo] != bout[k]:
-            last = math.nan
-        elif (k + 1) % settings.lde_every_strides == 0:
-            rows = np.arange(lo, k + 1, 2)
-            last = local_divergence_exponent(acc_vertical_mps2, bounds[rows], settings)
-        lde[k] = last
-    out["step_regularity"] = step_reg
-    out["stride_regularity"] = stride_reg
-    out["ml_acc_ratio"] = ml_ratio
+        vals = np.array([r.get(column, math.nan) for r in rows[-st.window_strides :]], float)
+        vals = vals[np.isfinite(vals)]
+        base = column.removesuffix("_deg").removesuffix("_range")
+        sd = float(np.std(vals, ddof=1)) if len(vals) >= st.min_window_strides else math.nan
+        mean = float(np.mean(vals)) if len(vals) else math.nan
+        out[f"{base}_sd_deg"] = sd
+        out[f"{base}_cv"] = sd / abs(mean) if mean else math.nan
+    t = time_s
+
+    def bounds(r: Mapping[str, Any]) -> tuple[int, int]:
+        i0, i1 = np.searchsorted(t, [r[c.STRIDE_START_S], r[c.STRIDE_END_S]])
+        return int(i0), int(i1)
+
+    vt, ap, ml = acc_vertical_mps2, acc_forward_mps2, acc_lateral_mps2
+    i0, i1 = bounds(row)
+    for name, x in (("vt", vt), ("ap", ap), ("ml", ml)):
+        seg = x[i0:i1]
+        out[f"harmonic_ratio_{name}"] = (
+            harmonic_ratio(seg, harmonics=st.harmonics, odd_over_even=name == "ml")
+            if len(seg) and np.isfinite(seg).all() else math.nan
+        )
+    window = rows[-st.window_strides :]
+    out["step_regularity"] = out["stride_regularity"] = out["ml_acc_ratio"] = math.nan
+    times = np.array([r[c.STRIDE_TIME_S] for r in window], float)
+    if len(window) >= st.min_window_strides and np.isfinite(times).any():
+        w0, w1 = bounds(window[0])[0], i1
+        seg = vt[w0:w1]
+        lag = int(round(float(np.nanmedian(times)) * sampling_rate_hz))
+        out["step_regularity"] = autocorrelation_at(seg, lag // 2)
+        out["stride_regularity"] = autocorrelation_at(seg, lag)
+        if np.isfinite(ml[w0:w1]).any() and np.isfinite(ap[w0:w1]).any():
+            mlw = ml[w0:w1] - np.nanmean(ml[w0:w1])
+            apw = ap[w0:w1] - np.nanmean(ap[w0:w1])
+            vtw = seg - np.nanmean(seg)
+            total = np.sqrt(np.nanmean(mlw**2 + apw**2 + vtw**2))
+            out["ml_acc_ratio"] = float(np.sqrt(np.nanmean(mlw**2)) / total) if total > 0 else math.nan
+    # LDE on one foot's non-overlapping strides of the same activity, every few strides.
+    lw = st.lde_window_strides
+    series = rows[-(2 * (lw - 1) + 1) :]
+    lde = lde_last
+    if len(series) < 2 * (lw - 1) + 1 or series[0]["activity"] != row["activity"]:
+        lde = math.nan
+    elif (stride_number + 1) % st.lde_every_strides == 0:
+        lde = local_divergence_exponent(vt, np.array([bounds(r) for r in series[::2]]), st)
     out["lde_per_stride"] = lde
-    return out
+    return out, lde

@@ -61,12 +61,7 @@ from gait.grid import Ring, SensorGrid
 from gait.laps import detect_double_taps
 from gait.orientation import OrientationEstimator
 from gait.signal import project_on_vertical, vertical_axis_from_gravity
-from gait.stability import (
-    StabilitySettings,
-    autocorrelation_at,
-    harmonic_ratio,
-    local_divergence_exponent,
-)
+from gait.stability import StabilitySettings, stride_stability
 from gait.stride_length import walking_stride_length_m
 from gait.stride_length_running import leg_length_m, stride_yaw_rate_radps
 from gait.strides import (
@@ -613,60 +608,19 @@ class StreamAnalyser:
             row[asymmetry_name(metric)] = left - right
 
     def _stability(self, row: dict[str, Any]) -> None:
-        """Trailing-window stability of this stride (see ``gait.stability``)."""
+        """Trailing-window stability of this stride (:func:`gait.stability.stride_stability`)."""
         st = self.settings.stability
         rows = [*self.rows[-(2 * st.lde_window_strides) :], row]
-        for column in ("pelvis_rotation_range_deg", "pelvis_obliquity_range_deg"):
-            vals = np.array([r.get(column, math.nan) for r in rows[-st.window_strides :]], float)
-            vals = vals[np.isfinite(vals)]
-            base = column.removesuffix("_deg").removesuffix("_range")
-            sd = float(np.std(vals, ddof=1)) if len(vals) >= st.min_window_strides else math.nan
-            mean = float(np.mean(vals)) if len(vals) else math.nan
-            row[f"{base}_sd_deg"] = sd
-            row[f"{base}_cv"] = sd / abs(mean) if mean else math.nan
         d = self._derived
-        t0 = rows[0][c.STRIDE_START_S]
-        lo = max(d.start, int(math.floor((t0 - self.origin_s) * self.fs)))
+        lo = max(d.start, int(math.floor((rows[0][c.STRIDE_START_S] - self.origin_s) * self.fs)))
         sig = d.get(lo, d.end)
-        t = self._t(np.arange(lo, d.end))
-
-        def bounds(r: Mapping[str, Any]) -> tuple[int, int]:
-            i0, i1 = np.searchsorted(t, [r[c.STRIDE_START_S], r[c.STRIDE_END_S]])
-            return int(i0), int(i1)
-
-        vt, ap, ml = sig[:, _D["vertical_mps2"]], sig[:, _D["forward_mps2"]], sig[:, _D["left_mps2"]]
-        i0, i1 = bounds(row)
-        for name, x in (("vt", vt), ("ap", ap), ("ml", ml)):
-            seg = x[i0:i1]
-            row[f"harmonic_ratio_{name}"] = (
-                harmonic_ratio(seg, harmonics=st.harmonics, odd_over_even=name == "ml")
-                if len(seg) and np.isfinite(seg).all() else math.nan
-            )
-        window = rows[-st.window_strides :]
-        row["step_regularity"] = row["stride_regularity"] = row["ml_acc_ratio"] = math.nan
-        times = np.array([r[c.STRIDE_TIME_S] for r in window], float)
-        if len(window) >= st.min_window_strides and np.isfinite(times).any():
-            w0, w1 = bounds(window[0])[0], i1
-            seg = vt[w0:w1]
-            lag = int(round(float(np.nanmedian(times)) * self.fs))
-            row["step_regularity"] = autocorrelation_at(seg, lag // 2)
-            row["stride_regularity"] = autocorrelation_at(seg, lag)
-            if np.isfinite(ml[w0:w1]).any() and np.isfinite(ap[w0:w1]).any():
-                mlw = ml[w0:w1] - np.nanmean(ml[w0:w1])
-                apw = ap[w0:w1] - np.nanmean(ap[w0:w1])
-                vtw = seg - np.nanmean(seg)
-                total = np.sqrt(np.nanmean(mlw**2 + apw**2 + vtw**2))
-                row["ml_acc_ratio"] = float(np.sqrt(np.nanmean(mlw**2)) / total) if total > 0 else math.nan
-        # LDE on one foot's non-overlapping strides of the same activity, every few strides.
-        k = self.rows_dropped + len(self.rows)
-        lw = st.lde_window_strides
-        series = rows[-(2 * (lw - 1) + 1) :]
-        if len(series) < 2 * (lw - 1) + 1 or series[0]["activity"] != row["activity"]:
-            self._lde_last = math.nan
-        elif (k + 1) % st.lde_every_strides == 0:
-            b = np.array([bounds(r) for r in series[::2]])
-            self._lde_last = local_divergence_exponent(vt, b, st)
-        row["lde_per_stride"] = self._lde_last
+        values, self._lde_last = stride_stability(
+            rows, self._t(np.arange(lo, d.end)), sig[:, _D["vertical_mps2"]],
+            sig[:, _D["forward_mps2"]], sig[:, _D["left_mps2"]], st,
+            sampling_rate_hz=self.fs, stride_number=self.rows_dropped + len(self.rows),
+            lde_last=self._lde_last,
+        )
+        row.update(values)
 
     def _baseline(self, row: Mapping[str, Any]) -> None:
         if not self._auto_baseline or self.baseline_source != "pending":

@@ -233,28 +233,6 @@ def add_trunk_metrics(
     return out
 
 
-def add_asymmetry(strides: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
-    """Left minus right of each metric over the latest stride of each side, per stride.
-
-    For every stride, ``<metric>_asymmetry`` (unit kept in the name, e.g.
-    ``hip_extension_asymmetry_deg``) is this stride's value minus the value of the most recent
-    stride of the other side, signed left minus right. Causal, so the live cues can use it.
-    """
-    out = strides.copy()
-    for metric in metrics:
-        if metric not in out:
-            continue
-        name = asymmetry_name(metric)
-        last = {c.LEFT: math.nan, c.RIGHT: math.nan}
-        vals = []
-        for side, value in zip(out[c.SIDE], out[metric], strict=True):
-            if side in last:
-                last[side] = value
-            vals.append(last[c.LEFT] - last[c.RIGHT])
-        out[name] = np.asarray(vals, float)
-    return out
-
-
 def asymmetry_name(metric: str) -> str:
     for unit in ("_deg", "_m", "_s", "_spm", "_mps"):
         if metric.endswith(unit):

@@ -177,20 +177,15 @@ def replay_session(
     """
     from gait.pipeline import finish_analysis
     from gait.stream import StreamAnalyser
-    from stridecue.live_session import LiveAnalysis
+    from stridecue.live_session import LiveAnalysis, analyser_from_config
 
     live = session.meta.get("live") or {}
-    settings = settings or PipelineSettings()
-    if live.get("cue_min_gap_s") is not None:
-        settings = replace(settings, cue_min_gap_s=float(live["cue_min_gap_s"]))
 
     def make(rate_hz: float) -> StreamAnalyser:
-        return StreamAnalyser(
-            sampling_rate_hz=nominal_rate_hz(session) or rate_hz, placements=session.placements,
-            athlete=session.athlete,
-            calibration=session.meta.get("calibration") or live.get("calibration") or None,
-            settings=settings, cue_rules=cue_rules_of(live) if live.get("cue_rules") else None,
-            cue_baseline=live.get("cue_baseline"), retain=True,
+        return analyser_from_config(
+            live, athlete=session.athlete, placements=session.placements, retain=True,
+            settings=settings, sampling_rate_hz=nominal_rate_hz(session) or rate_hz,
+            calibration=session.meta.get("calibration") or None,
         )
 
     laps = session.laps

@@ -79,7 +79,7 @@ class JsonLinesOutput:
 
     def emit(self, cue: Cue, stride: Mapping[str, Any]) -> None:  # noqa: D102
         record = {"type": "cue", **cue.as_dict(),
-                  "stride": {k: _json_value(v) for k, v in stride.items()}}
+                  "stride": {k: json_value(v) for k, v in stride.items()}}
         self._stream.write(json.dumps(record, allow_nan=False) + "\n")
         self._stream.flush()
 
@@ -88,7 +88,8 @@ class JsonLinesOutput:
             self._stream.close()
 
 
-def _json_value(v: Any) -> Any:
+def json_value(v: Any) -> Any:
+    """A stride value as JSON takes it: NaN -> None, numpy scalars -> Python."""
     if isinstance(v, float | np.floating):
         return float(v) if math.isfinite(v) else None
     if isinstance(v, np.integer | np.bool_):

@@ -34,13 +34,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from firmware_bridge.client import LinkState, SensorHub, simulated_hub
+from stridecue.live import CHANNELS, _faults
 from gait.cues import Cue
 from gait.stream import PipelineSettings, StreamAnalyser
 from recordings.decode import RawDecoder
-from recordings.rawlog import Channel, RawRecord
+from recordings.rawlog import RawRecord
 from recordings.session import SensorInfo, Session, SessionWriter, open_session
 from stridecue import constants as c
 from stridecue.athlete import AthleteProfile
@@ -50,13 +50,13 @@ from stridecue.cue_outputs import (
     HapticOutput,
     JsonLinesOutput,
     TerminalOutput,
+    json_value,
 )
 from stridecue.errors import SessionError
 
 logger = logging.getLogger(__name__)
 
 LIVE_STRIDES_FILE = "live_strides.jsonl"
-CHANNELS = {"data": Channel.DATA, "status": Channel.STATUS, "config": Channel.CONFIG}
 #: Stride numbers stored with every cue in the journal.
 CUE_STRIDE_KEYS = (c.STRIDE_START_S, c.STRIDE_END_S, c.SIDE, c.CADENCE_SPM, c.CONTACT_TIME_S,
                    "thigh_angle_ic_deg", "pelvis_tilt_mean_deg", "pelvis_rotation_range_deg",
@@ -96,15 +96,23 @@ def live_config(profile: AthleteProfile, *, sampling_rate_hz: float,
 
 def analyser_from_config(live: Mapping[str, Any], *, athlete: Mapping[str, Any],
                          placements: list[str], retain: bool,
-                         settings: PipelineSettings | None = None) -> StreamAnalyser:
-    """The live analyser of a session, rebuilt from its stored ``live`` configuration."""
+                         settings: PipelineSettings | None = None,
+                         sampling_rate_hz: float | None = None,
+                         calibration: Mapping[str, Any] | None = None) -> StreamAnalyser:
+    """The live analyser of a session, rebuilt from its stored ``live`` configuration.
+
+    A session recorded without ``run`` has none (``{}``): default rules, no baseline; then
+    ``sampling_rate_hz`` and ``calibration`` say what the session knows.
+    """
     from stridecue.analysis import cue_rules_of
 
-    rules = cue_rules_of(live)
-    settings = replace(settings or PipelineSettings(), cue_min_gap_s=float(live["cue_min_gap_s"]))
+    settings = settings or PipelineSettings()
+    if live.get("cue_min_gap_s") is not None:
+        settings = replace(settings, cue_min_gap_s=float(live["cue_min_gap_s"]))
     return StreamAnalyser(
-        sampling_rate_hz=float(live["sampling_rate_hz"]), placements=placements, athlete=athlete,
-        calibration=live.get("calibration"), settings=settings, cue_rules=rules,
+        sampling_rate_hz=float(sampling_rate_hz or live["sampling_rate_hz"]), placements=placements,
+        athlete=athlete, calibration=calibration or live.get("calibration"), settings=settings,
+        cue_rules=cue_rules_of(live) if live.get("cue_rules") else None,
         cue_baseline=live.get("cue_baseline"), retain=retain,
     )
 
@@ -211,14 +219,7 @@ class LiveAnalysis:
 
 
 def _json_row(row: Mapping[str, Any]) -> str:
-    def value(v: Any) -> Any:
-        if isinstance(v, float | np.floating):
-            return float(v) if math.isfinite(v) else None
-        if isinstance(v, np.integer | np.bool_):
-            return v.item()
-        return v
-
-    return json.dumps({k: value(v) for k, v in row.items()}, allow_nan=False)
+    return json.dumps({k: json_value(v) for k, v in row.items()}, allow_nan=False)
 
 
 def read_live_strides(session: Session) -> list[dict[str, Any]]:
@@ -474,9 +475,3 @@ def _profile_calibration(profile: AthleteProfile) -> dict[str, Any] | None:
         raise SessionError(f"{profile.calibration_from} holds no stored calibration; "
                            "remove [calibration] from the profile to calibrate at the start of the run")
     return dict(cal)
-
-
-def _faults(spec: Mapping[str, Any]) -> Any:
-    from stridecue.live import _faults as faults
-
-    return faults(spec)

@@ -262,6 +262,10 @@ class SensorLink:
         Random source of the back-off jitter.
     queue_size
         Bound of the raw notification queue; overflows are counted, never block.
+    keep_clock_pairs
+        Let the ingest keep every packet's clock pair for whole-session fits
+        (``link.ingest.offline_clock_models()``). A recorder that decodes its raw log again
+        afterwards passes False so that memory stays flat over long sessions.
     """
 
     def __init__(
@@ -285,8 +289,10 @@ class SensorLink:
         clock_ns: Callable[[], int] = time.monotonic_ns,
         rng: random.Random | None = None,
         queue_size: int = 10_000,
+        keep_clock_pairs: bool = True,
     ) -> None:
         self.placement = placement
+        self.keep_clock_pairs = keep_clock_pairs
         self.address = address
         self.protocol: Protocol = protocol
         self._on_blocks = on_blocks
@@ -485,7 +491,8 @@ class SensorLink:
             config = profile.decode_config(bytes(raw))
             if self.ingest is None:
                 self.config = config
-                self.ingest = SensorIngest("stridecue", config)
+                self.ingest = SensorIngest("stridecue", config,
+                                           keep_clock_pairs=self.keep_clock_pairs)
             elif self._boot_counter is not None and config.boot_counter != self._boot_counter:
                 logger.info(
                     "%s: boot counter %s -> %s", self.placement, self._boot_counter,
@@ -509,7 +516,8 @@ class SensorLink:
         else:
             if self.ingest is None:
                 self.ingest = SensorIngest(
-                    "movesense", movesense_subscriptions={self._movesense_ref: self.movesense_path}
+                    "movesense", movesense_subscriptions={self._movesense_ref: self.movesense_path},
+                    keep_clock_pairs=self.keep_clock_pairs,
                 )
             await asyncio.wait_for(
                 client.start_notify(ms.NOTIFY_CHAR_UUID, self._notification(DATA_CHANNEL)),

@@ -128,7 +128,7 @@ class _Segment:
     last_time_s: float = 0.0  # first-sample time of the packet with last_seq
     last_end_s: float = 0.0  # time the sample after that packet's last would have
     newest_end_s: float = 0.0
-    received: set[int] = field(default_factory=set)
+    first_seq: int | None = None  # None: no packet yet
     pending: list[Gap] = field(default_factory=list)
     lost: list[Gap] = field(default_factory=list)
     clock_pairs: list[tuple[float, float]] = field(default_factory=list)
@@ -150,6 +150,12 @@ class SensorIngest:
         (marked lost). Gaps are lost at once when the sensor cannot backfill.
     clock_window_s
         Sliding window of the online clock fit.
+    keep_clock_pairs
+        Keep every live packet's (sensor time, arrival) pair for the whole-session fits
+        (:meth:`offline_clock_models`, :meth:`clock_report`). A live link does not need them (the
+        session's raw log is decoded again when it is finalised) and turns this off so that its
+        memory stays flat however long the session runs; the sequence bookkeeping is bounded by
+        the number of gaps either way.
     """
 
     def __init__(
@@ -160,6 +166,7 @@ class SensorIngest:
         movesense_subscriptions: Mapping[int, str] | None = None,
         gap_timeout_s: float = 5.0,
         clock_window_s: float = 300.0,
+        keep_clock_pairs: bool = True,
     ) -> None:
         if protocol not in ("stridecue", "movesense"):
             raise ValueError(f"protocol must be 'stridecue' or 'movesense', got {protocol!r}")
@@ -169,6 +176,7 @@ class SensorIngest:
         self.config = config
         self.gap_timeout_s = gap_timeout_s
         self.clock_window_s = clock_window_s
+        self.keep_clock_pairs = keep_clock_pairs
         self.movesense: MovesenseDecoder | None = None
         if protocol == "movesense":
             self.movesense = MovesenseDecoder(movesense_subscriptions or {1: "/Meas/IMU6/208"})
@@ -234,7 +242,7 @@ class SensorIngest:
     @property
     def last_seq(self) -> int | None:
         """Newest sequence number of the current segment (None before any packet)."""
-        if not self._segments or not self._segments[-1].received:
+        if not self._segments or self._segments[-1].first_seq is None:
             return None
         return self._segments[-1].last_seq
 
@@ -329,7 +337,7 @@ class SensorIngest:
             predicted = segment.last_time_s + (packet.seq - segment.last_seq) * packet_s
             tolerance = 0.5 * packet_s + 0.003
             consistent = abs(t_s - predicted) <= tolerance
-            if packet.seq in segment.received and consistent:
+            if consistent and _was_received(segment, packet.seq):
                 self.stats.duplicates += 1
                 return None
             if not consistent and not packet.resent:
@@ -345,9 +353,11 @@ class SensorIngest:
         start_s = t_us * 1e-6
         end_s = start_s + n * period
         seq = packet.seq
-        if not segment.received:
+        if segment.first_seq is None:
+            segment.first_seq = seq
             if segment.index > 0 and seq > 0 and self.protocol == "stridecue":
                 # A boot numbers its packets from 0: those before the first one seen are missing.
+                segment.first_seq = 0
                 packet_s = self._packet_duration_s(packet)
                 self._open_gap(segment, Gap(segment.index, 0, seq - 1, start_s - seq * packet_s,
                                             start_s, int(round(seq * packet_s / period))))
@@ -365,7 +375,6 @@ class SensorIngest:
             segment.last_seq, segment.last_time_s, segment.last_end_s = seq, start_s, end_s
         else:
             self._fill(segment, seq, start_s, end_s)
-        segment.received.add(seq)
         segment.newest_end_s = max(segment.newest_end_s, end_s)
 
         self.stats.packets_received += 1
@@ -377,7 +386,8 @@ class SensorIngest:
             # that sample's sensor time, so the fitted offset holds only the link latency.
             last_s = start_s + (n - 1) * period
             segment.clock.update(last_s, arrival_time_s)
-            segment.clock_pairs.append((last_s, arrival_time_s))
+            if self.keep_clock_pairs:
+                segment.clock_pairs.append((last_s, arrival_time_s))
             self.stats.drift_ppm = segment.clock.drift_ppm
             self.stats.offset_s = segment.clock.offset_s
         sensor_time_s = start_s + np.arange(n) * period
@@ -466,6 +476,18 @@ class SensorIngest:
             else:
                 keep.append(gap)
         segment.pending = keep
+
+
+def _was_received(segment: _Segment, seq: int) -> bool:
+    """Whether packet ``seq`` of ``segment`` already arrived.
+
+    Every sequence number from the segment's first to its newest arrived unless it lies in a
+    gap (pending or given up): backfill splits gaps around the packets it brings. So no set of
+    every received number is needed, and the bookkeeping does not grow with the session.
+    """
+    if segment.first_seq is None or not segment.first_seq <= seq <= segment.last_seq:
+        return False
+    return not any(g.first_seq <= seq <= g.last_seq for g in (*segment.pending, *segment.lost))
 
 
 def _finite_or_none(value: float) -> float | None:

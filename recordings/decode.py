@@ -22,15 +22,19 @@ class RawDecoder:
 
     This is the replay side of the live path: the client writes each notification to the raw log
     and then hands the same bytes to the same ``SensorIngest``; here the raw log is read back and
-    handed to it again, so replay yields the blocks live produced.
+    handed to it again, so replay yields the blocks live produced. ``keep_clock_pairs=False``
+    (the live analysis) keeps memory flat; the whole-session clock fits then need a decode of
+    the raw log with the default.
     """
 
-    def __init__(self, sensors: list[Any]) -> None:
+    def __init__(self, sensors: list[Any], *, keep_clock_pairs: bool = True) -> None:
         self.sensors = {s.index: s for s in sensors}
+        self.keep_clock_pairs = keep_clock_pairs
         self.ingests: dict[int, SensorIngest] = {}
         for s in sensors:
             if s.protocol == "movesense":
-                self.ingests[s.index] = SensorIngest(protocol="movesense", config=None)
+                self.ingests[s.index] = SensorIngest(
+                    protocol="movesense", config=None, keep_clock_pairs=keep_clock_pairs)
 
     def feed(self, record: RawRecord) -> list[tuple[str, SampleBlock]]:
         """Process one record; returns the sample blocks it completed, with their placement."""
@@ -41,7 +45,8 @@ class RawDecoder:
         if record.channel == Channel.CONFIG and sensor.protocol == "stridecue":
             if record.sensor_index not in self.ingests:
                 config = decode_config(record.payload)
-                self.ingests[record.sensor_index] = SensorIngest(protocol="stridecue", config=config)
+                self.ingests[record.sensor_index] = SensorIngest(
+                    protocol="stridecue", config=config, keep_clock_pairs=self.keep_clock_pairs)
             return []
         if record.channel != Channel.DATA:
             return []

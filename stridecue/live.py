@@ -137,7 +137,8 @@ async def record_real(options: RecordOptions, *, report: Callable[[str], None] |
     deadline = None if options.duration_s is None else time.monotonic() + options.duration_s
     try:
         async with SensorHub(options.sensors, protocols=options.protocols,  # type: ignore[arg-type]
-                             on_raw=recorder.on_raw, backfill=options.backfill) as hub:
+                             on_raw=recorder.on_raw, backfill=options.backfill,
+                             keep_clock_pairs=False) as hub:  # the raw log has them
             # a scanned name or the sensor's GATT table may have told another protocol than
             # assumed: the session must decode each sensor's raw records with the right one
             for sensor in sensors:
@@ -202,7 +203,8 @@ async def record_simulated(
     recorder = _Recorder(writer)
     try:
         async with simulated_hub(signals, faults=fault_objs, time_scale=time_scale,
-                                 backfill=backfill, on_raw=recorder.on_raw) as (hub, sims):
+                                 backfill=backfill, on_raw=recorder.on_raw,
+                                 keep_clock_pairs=False) as (hub, sims):
             await _pump(
                 hub, recorder, clock_ns=hub.clock_ns,
                 until=lambda: stop.is_set() or all(s.done.is_set() for s in sims.values()),

@@ -140,7 +140,7 @@ class LiveAnalysis:
         # An analyser, or a factory called with the sacrum's nominal rate at its first samples.
         self._factory = None if isinstance(analyser, StreamAnalyser) else analyser
         self.analyser: StreamAnalyser | None = analyser if isinstance(analyser, StreamAnalyser) else None
-        self.decoder = RawDecoder(sensors)
+        self.decoder = RawDecoder(sensors, keep_clock_pairs=False)  # memory flat over hours
         self.outputs = outputs if outputs is not None else []
         self.strides_sink = strides_sink
         self.cue_sink = cue_sink
@@ -385,7 +385,8 @@ async def run_live(options: RunOptions, *, report: Callable[[str], None] = print
         if options.simulate:
             faults = {p: _faults(f) for p, f in options.faults.items()}
             async with simulated_hub(signals, faults=faults, time_scale=options.time_scale,
-                                     backfill=options.backfill, on_raw=on_raw) as (hub, sims):
+                                     backfill=options.backfill, on_raw=on_raw,
+                                     keep_clock_pairs=False) as (hub, sims):
                 haptic = _haptic(hub, outputs, outputs_wanted, profile)
                 await _watch(hub, writer, view, analysis, laps, start_ns, say, stop,
                              until=lambda: all(s.done.is_set() for s in sims.values())
@@ -397,7 +398,8 @@ async def run_live(options: RunOptions, *, report: Callable[[str], None] = print
         else:
             from stridecue.live import frozen_heap
 
-            async with SensorHub(profile.sensors, on_raw=on_raw, backfill=options.backfill) as hub:
+            async with SensorHub(profile.sensors, on_raw=on_raw, backfill=options.backfill,
+                                 keep_clock_pairs=False) as hub:  # the raw log has them
                 haptic = _haptic(hub, outputs, outputs_wanted, profile)
                 with frozen_heap():  # no full garbage-collector pass stalls a notification
                     await _watch(hub, writer, view, analysis, laps, start_ns, say, stop,

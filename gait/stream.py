@@ -630,10 +630,11 @@ class StreamAnalyser:
         self._baseline_rows.append(row)
         if len(self._baseline_rows) >= self.settings.baseline_strides:
             base = {}
-            for rule in self.engine.rules:
-                vals = np.array([r.get(rule.metric, math.nan) for r in self._baseline_rows], float)
+            # the rules' metrics, and cadence always (the metronome's target is relative to it)
+            for metric in sorted({rule.metric for rule in self.engine.rules} | {c.CADENCE_SPM}):
+                vals = np.array([r.get(metric, math.nan) for r in self._baseline_rows], float)
                 if np.isfinite(vals).sum() >= self.settings.baseline_strides // 2:
-                    base[rule.metric] = float(np.nanmedian(vals))
+                    base[metric] = float(np.nanmedian(vals))
             self.engine.baseline.update(base)
             self.baseline_source = f"first {len(self._baseline_rows)} running strides"
             self._baseline_rows = []

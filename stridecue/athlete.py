@@ -17,7 +17,7 @@ Example (every section and key is optional; see ``docs/live.md``)::
     outputs = ["terminal", "audio", "haptic"]   # + "jsonl"
     min_gap_s = 6
     haptic_sensor = "sacrum"
-    metronome = false             # tick at the cadence target (needs the cadence rule)
+    metronome = false             # tick at the cadence target while running (needs audio)
     cadence_increase_percent = 5
 
     [cues.rules.overstride]       # any CueRule field: enabled, threshold, k, n, hysteresis...

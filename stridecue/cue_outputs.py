@@ -235,3 +235,75 @@ class HapticOutput:
 
     def close(self) -> None:  # noqa: D102
         pass
+
+
+class Metronome:
+    """Ticks once per step at the runner's cadence target while they run.
+
+    The target is the cadence rule's: the runner's baseline cadence (from the profile, or the
+    first running strides of the session) times ``1 + increase_percent / 100``. Ticking starts
+    when a target exists and a running stride was decided within ``idle_after_s``, and stops when
+    running stops (walking, standing, a lost sacrum). Ticks are scheduled on a fixed grid from
+    the first one, so the beat does not drift with the caller's timing; a caller that fell behind
+    skips the missed ticks rather than playing them in a burst.
+
+    The class is pure scheduling (times in, ticks out): :meth:`step` is called with the current
+    time and returns how long to wait before calling again.
+
+    Parameters
+    ----------
+    tick
+        Plays one tick (e.g. :meth:`AudioOutput.tick`).
+    increase_percent
+        Target above the baseline cadence, percent.
+    idle_after_s
+        Stop ticking this long after the last running stride, seconds.
+    time_scale
+        Session seconds per wall-clock second (a simulated run played faster).
+    """
+
+    def __init__(self, tick: Callable[[], None], *, increase_percent: float,
+                 idle_after_s: float = 3.0, time_scale: float = 1.0) -> None:
+        self.tick = tick
+        self.increase_percent = increase_percent
+        self.idle_after_s = idle_after_s
+        self.time_scale = time_scale
+        self.ticks = 0
+        self.target_spm = math.nan
+        self._next_s: float | None = None
+
+    @property
+    def on(self) -> bool:
+        """Whether the metronome is ticking (a target exists and the runner runs)."""
+        return self._next_s is not None
+
+    def step(self, now_s: float, *, baseline_cadence_spm: float | None,
+             last_running_stride_s: float | None) -> float:
+        """Tick if one is due at ``now_s``; the seconds until the next call.
+
+        Parameters
+        ----------
+        now_s
+            Current time (any monotonic clock, seconds).
+        baseline_cadence_spm
+            The runner's baseline cadence (steps/min), None or NaN while unknown.
+        last_running_stride_s
+            When the newest running stride was decided (same clock), None before any.
+        """
+        base = math.nan if baseline_cadence_spm is None else float(baseline_cadence_spm)
+        self.target_spm = base * (1.0 + self.increase_percent / 100.0)
+        running = (last_running_stride_s is not None
+                   and now_s - last_running_stride_s <= self.idle_after_s / self.time_scale)
+        if not (running and math.isfinite(self.target_spm) and self.target_spm > 0):
+            self._next_s = None
+            return 0.25 / self.time_scale
+        interval_s = 60.0 / self.target_spm / self.time_scale
+        if self._next_s is None:
+            self._next_s = now_s
+        if now_s >= self._next_s:
+            self.tick()
+            self.ticks += 1
+            self._next_s += interval_s
+            if self._next_s <= now_s:  # fell behind: keep the grid, skip what was missed
+                self._next_s += math.ceil((now_s - self._next_s) / interval_s + 1e-9) * interval_s
+        return max(0.0, self._next_s - now_s)

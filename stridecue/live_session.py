@@ -49,6 +49,7 @@ from stridecue.cue_outputs import (
     CueOutput,
     HapticOutput,
     JsonLinesOutput,
+    Metronome,
     TerminalOutput,
     json_value,
 )
@@ -148,6 +149,7 @@ class LiveAnalysis:
         self.cues: list[Cue] = []
         self.latencies_s: list[float] = []  # record in -> cue out, per cue
         self.busy_s = 0.0
+        self.last_running_stride_s: float | None = None  # time.monotonic() of the newest one
         self.failed: str | None = None
         self._recent: dict[int, dict[str, Any]] = {}
 
@@ -202,6 +204,8 @@ class LiveAnalysis:
 
     def _deliver(self, rows: list[dict[str, Any]], cues: list[Cue], start: float) -> None:
         for row in rows:
+            if row.get("activity") == c.RUNNING and not row.get("gap_crossed"):
+                self.last_running_stride_s = time.monotonic()
             self._recent[self.strides] = row
             self.strides += 1
             if self.strides_sink is not None:
@@ -349,6 +353,7 @@ async def run_live(options: RunOptions, *, report: Callable[[str], None] = print
         outputs.append(TerminalOutput(say))
     if "audio" in outputs_wanted:
         outputs.append(AudioOutput(profile.language, write=say))
+    metronome = _metronome(profile, outputs, options, say)
     if "jsonl" in outputs_wanted or options.jsonl:
         outputs.append(JsonLinesOutput(options.jsonl or (writer.path / "cues.jsonl")))
     strides_file = open(writer.path / LIVE_STRIDES_FILE, "a", encoding="utf-8")  # noqa: SIM115
@@ -381,6 +386,9 @@ async def run_live(options: RunOptions, *, report: Callable[[str], None] = print
             loop.add_reader(sys.stdin, lambda: _key_lap(sys.stdin, laps, writer, analysis))
     started = time.monotonic()
     haptic: HapticOutput | None = None
+    ticking = None
+    if metronome is not None:
+        ticking = asyncio.create_task(_tick(metronome, analysis, writer, stop))
     try:
         if options.simulate:
             faults = {p: _faults(f) for p, f in options.faults.items()}
@@ -407,6 +415,10 @@ async def run_live(options: RunOptions, *, report: Callable[[str], None] = print
                 if haptic is not None:
                     await haptic.drain()
     finally:
+        if ticking is not None:
+            ticking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticking
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_reader(sys.stdin)
         analysis.finish()
@@ -415,11 +427,60 @@ async def run_live(options: RunOptions, *, report: Callable[[str], None] = print
             out.close()
         if view is not None and view.tty:
             view.write("\n")
+        if metronome is not None:
+            writer.update_meta(metronome={"ticks": metronome.ticks,
+                                          "increase_percent": metronome.increase_percent,
+                                          "target_spm": json_value(metronome.target_spm)})
         writer.update_meta(live={**live, "strides": analysis.strides, "cues": len(analysis.cues),
                                  "analysis_failed": analysis.failed,
                                  "busy_s": analysis.busy_s})
         writer.close_logs()
     return writer.finalize()
+
+
+def _metronome(profile: AthleteProfile, outputs: list[CueOutput], options: RunOptions,
+               say: Callable[[str], None]) -> Metronome | None:
+    """The metronome the profile asks for, ticking through the audio output (None: off)."""
+    if not profile.metronome:
+        return None
+    audio = next((o for o in outputs if isinstance(o, AudioOutput)), None)
+    if audio is None:  # cues may go elsewhere; the ticks need sound
+        audio = AudioOutput(profile.language, write=say)
+        outputs.append(_TicksOnly(audio))
+    if audio.mode == "text":
+        say(f"metronome off: {audio.reason}")
+        return None
+    return Metronome(audio.tick, increase_percent=profile.cadence_increase_percent,
+                     time_scale=options.time_scale)
+
+
+class _TicksOnly:
+    """An audio output that plays the metronome only (cues were not asked for as audio)."""
+
+    def __init__(self, audio: AudioOutput) -> None:
+        self.audio = audio
+
+    def emit(self, cue: Cue, stride: Mapping[str, Any]) -> None:  # noqa: D102
+        return None
+
+    def close(self) -> None:  # noqa: D102
+        self.audio.close()
+
+
+async def _tick(metronome: Metronome, analysis: LiveAnalysis, writer: SessionWriter,
+                stop: asyncio.Event) -> None:
+    """Play the metronome while the session runs; journal when it starts and stops."""
+    on = False
+    while not stop.is_set():
+        an = analysis.analyser
+        base = an.engine.baseline.get(c.CADENCE_SPM) if an is not None else None
+        delay = metronome.step(time.monotonic(), baseline_cadence_spm=base,
+                               last_running_stride_s=analysis.last_running_stride_s)
+        if metronome.on != on and an is not None:
+            on = metronome.on
+            writer.journal("metronome", time_s=an.decided_time_s, state="on" if on else "off",
+                           target_spm=json_value(metronome.target_spm))
+        await asyncio.sleep(delay)
 
 
 def _over(options: RunOptions, started: float) -> bool:

@@ -229,3 +229,37 @@ def test_clock_report_one_drift_for_all_boots_in_the_sensor_sign() -> None:
     models = ingest.offline_clock_models()
     assert models[0].drift_ppm == models[1].drift_ppm
     assert models[1].to_host(1.0) == pytest.approx(40.0, abs=0.001)  # each boot its own offset
+
+
+def test_duplicates_recognised_without_per_packet_state() -> None:
+    """Old packets sent again (live or resent) add nothing, and a live ingest keeps no per-packet
+    state: memory does not grow with the session."""
+    rng = np.random.default_rng(5)
+    ingest = SensorIngest("stridecue", CFG, gap_timeout_s=5.0, keep_clock_pairs=False)
+    n_packets = 3000
+    lost = rng.random(n_packets) < 0.03
+    lost[:3] = lost[-3:] = False
+    encoded, blocks = {}, []
+    for seq, t_us, acc, gyr in _packets(rng, n_packets):
+        encoded[seq] = (t_us, acc, gyr)
+        arrival = seq * 0.05 + 0.06
+        if not lost[seq]:
+            blocks += ingest.feed(arrival, encode_data_packet(seq, t_us, acc, gyr, CFG))
+        if seq % 40 == 39:
+            for gap in ingest.pending_gaps():
+                for missing in range(gap.first_seq, gap.last_seq + 1):
+                    t, a, g = encoded[missing]
+                    blocks += ingest.feed(arrival, encode_data_packet(missing, t, a, g, CFG, resent=True))
+            for old in rng.integers(max(0, seq - 200), seq, 3):  # repeats of arrived packets
+                t, a, g = encoded[int(old)]
+                if not lost[old] or old < seq - 40:
+                    blocks += ingest.feed(arrival, encode_data_packet(int(old), t, a, g, CFG,
+                                                                      resent=bool(old % 2)))
+    ingest.finish()
+    table = assemble_samples(blocks)
+    assert len(table) == n_packets * 10  # every packet once: repeats were recognised
+    assert np.all(np.diff(table["sensor_time_s"].to_numpy()) > 0)
+    assert ingest.stats.duplicates > 0 and ingest.stats.samples_lost == 0
+    segment = ingest._segments[0]
+    assert segment.clock_pairs == [] and segment.pending == [] and segment.lost == []
+    assert ingest.offline_clock_models() == {}

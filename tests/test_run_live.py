@@ -7,6 +7,7 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,7 +16,7 @@ from recordings.session import open_session
 from stridecue import constants as c
 from stridecue.athlete import ProfileError, load_profile
 from stridecue.cli import main
-from stridecue.cue_outputs import AudioOutput
+from stridecue.cue_outputs import AudioOutput, Metronome
 from stridecue.live_session import compare_with_live, read_live_strides
 
 #: overstride_plan(): still 15 s, walk 12 s, easy run 60 s, overstriding 45 s, corrected 45 s.
@@ -109,3 +110,47 @@ def test_audio_speaks_with_espeak_and_falls_back_to_text(tmp_path: Path, monkeyp
     speaking.emit(_cue(), {})
     speaking.close()
     assert speaking.mode == "speech" and log.read_text().split() == ["-v", "de", "-s", "170", "Kürzere", "Schritte"]
+
+
+def test_metronome_schedule_keeps_the_beat_and_follows_running() -> None:
+    ticks: list[float] = []
+    now = [0.0]
+    met = Metronome(lambda: ticks.append(now[0]), increase_percent=5.0)
+
+    def run_until(t_end: float, *, base: float | None, last_run: float | None, jitter: float = 0.0) -> None:
+        while now[0] < t_end:
+            delay = met.step(now[0], baseline_cadence_spm=base, last_running_stride_s=last_run)
+            now[0] += delay + jitter  # a late caller
+
+    run_until(5.0, base=None, last_run=0.0)  # no baseline yet: silent
+    assert ticks == [] and not met.on
+    run_until(15.0, base=160.0, last_run=14.0, jitter=0.004)  # running, target 168 steps/min
+    assert met.target_spm == pytest.approx(168.0) and met.on
+    beats = np.diff(ticks)
+    assert np.all(beats > 0) and np.median(beats) == pytest.approx(60 / 168, abs=0.005)
+    assert len(ticks) == pytest.approx(10.0 * 168 / 60, abs=2)  # the grid does not drift
+    n = len(ticks)
+    run_until(25.0, base=160.0, last_run=14.0)  # the last running stride was 14 s: stops at 17 s
+    assert not met.on and all(t <= 17.0 + 1e-9 for t in ticks[n:])
+
+
+def test_run_plays_the_metronome_while_running(tmp_path: Path, monkeypatch) -> None:
+    log = tmp_path / "ticks.txt"
+    player = tmp_path / "aplay"
+    player.write_text(f'#!/bin/sh\necho "$1" >> {log}\n')
+    player.chmod(player.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent")  # a sound server is configured
+    profile = tmp_path / "p.toml"
+    profile.write_text("[cues]\nmetronome = true\noutputs = [\"terminal\"]\n[baseline]\ncadence_spm = 160\n")
+    out = tmp_path / "s"
+    assert main(["run", "--simulate", "--speed", "8", "--duration", "50", "--no-view", "--no-history",
+                 "--profile", str(profile), "--out", str(out)]) == 0
+    session = open_session(out)
+    meta = session.meta["metronome"]
+    assert meta["target_spm"] == pytest.approx(168.0) and meta["ticks"] > 20
+    played = log.read_text().split()
+    assert played and all(p.endswith("tick.wav") for p in played)
+    journal = [e for e in session.journal() if e.get("kind") == "metronome"]
+    assert journal and journal[0]["state"] == "on"
+    assert journal[0][c.TIME_S] > 27.0  # the simulated runner stands and walks for 27 s first

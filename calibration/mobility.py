@@ -112,19 +112,24 @@ class MobilityStep:
         return self.step == 0 and self.check != "calibration"
 
 
-def mobility_script(placements: tuple[str, ...] | list[str]) -> list[MobilityStep]:
+def mobility_script(placements: tuple[str, ...] | list[str], *,
+                    first_side: str = "left") -> list[MobilityStep]:
     """The ordered steps of a guided mobility session for the sensors worn.
 
     Parameters
     ----------
     placements
         The placements worn (``"sacrum"``, ``"thigh_left"``, ``"thigh_right"``).
+    first_side
+        The side tested first in each two-sided check. ``stridecue mobility`` with a profile that
+        names the injured side starts with the other one, as clinical tests do: the healthy
+        side shows the athlete the movement and gives the reference.
 
     Returns
     -------
     list of MobilityStep
-        Standing calibration; standing posture and the kneeling hip-flexor test (left knee, then
-        right) with a sacrum sensor; a straight-leg raise per thigh sensor.
+        Standing calibration; standing posture and the kneeling hip-flexor test (each knee,
+        ``first_side`` first) with a sacrum sensor; a straight-leg raise per thigh sensor.
 
     Raises
     ------
@@ -134,11 +139,13 @@ def mobility_script(placements: tuple[str, ...] | list[str]) -> list[MobilitySte
     from calibration.model import CalibrationError
 
     placements = tuple(placements)
-    sides = [s for s in ("left", "right") if f"thigh_{s}" in placements]
+    if first_side not in ("left", "right"):
+        raise ValueError(f"first_side must be 'left' or 'right', got {first_side!r}")
+    order = ("left", "right") if first_side == "left" else ("right", "left")
+    sides = [s for s in order if f"thigh_{s}" in placements]
     checks: list[tuple[str, str]] = [("calibration", "")]
     if "sacrum" in placements:
-        checks += [("standing_posture", ""), ("kneeling_hip_flexor", "left"),
-                   ("kneeling_hip_flexor", "right")]
+        checks += [("standing_posture", "")] + [("kneeling_hip_flexor", s) for s in order]
     checks += [("straight_leg_raise", side) for side in sides]
     if len(checks) == 1:
         raise CalibrationError(

@@ -28,6 +28,10 @@ Example (every section and key is optional; see ``docs/live.md``)::
 
     [calibration]
     from_session = "sessions/monday"   # reuse that session's sensor-to-segment calibration
+
+    [mobility]                    # targets of `stridecue mobility` for this athlete
+    straight_leg_raise_target_deg = 65
+    hip_flexor_target_deg = 10
 """
 
 from __future__ import annotations
@@ -76,6 +80,9 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 OUTPUTS = ("terminal", "audio", "haptic", "jsonl")
+#: Mobility targets a profile may set, with their plausible range (degrees).
+MOBILITY_TARGET_RANGES_DEG = {"straight_leg_raise_target_deg": (30.0, 110.0),
+                              "hip_flexor_target_deg": (0.0, 30.0)}
 _ATHLETE_KEYS = {"name", "height_m", "leg_length_m", "sensor_height_m", "injured_side", "lap_distance_m"}
 _CUE_KEYS = {"language", "outputs", "min_gap_s", "haptic_sensor", "metronome",
              "cadence_increase_percent", "rules"}
@@ -97,6 +104,7 @@ class AthleteProfile:
     rule_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     baseline: dict[str, float] = field(default_factory=dict)
     calibration_from: Path | None = None
+    mobility_targets: dict[str, float] = field(default_factory=dict)
     path: Path | None = None
 
     @classmethod
@@ -153,7 +161,7 @@ def load_profile(path: Path | str) -> AthleteProfile:
         raise ProfileError(f"{where}: no such profile; create it (see docs/live.md)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{where}: not valid TOML ({exc}); fix the line it names") from None
-    _unknown(data, {"athlete", "sensors", "cues", "baseline", "calibration"}, where)
+    _unknown(data, {"athlete", "sensors", "cues", "baseline", "calibration", "mobility"}, where)
     athlete = _table(data, "athlete", where)
     _unknown(athlete, _ATHLETE_KEYS, f"{where} [athlete]")
     for key in ("height_m", "leg_length_m", "sensor_height_m"):
@@ -194,6 +202,11 @@ def load_profile(path: Path | str) -> AthleteProfile:
         cal_from = Path(cal["from_session"])
         if not cal_from.is_absolute():
             cal_from = path.parent / cal_from
+    mobility = _table(data, "mobility", where)
+    _unknown(mobility, set(MOBILITY_TARGET_RANGES_DEG), f"{where} [mobility]")
+    targets = {key: _number(value, f"{where} [mobility] {key}", low=MOBILITY_TARGET_RANGES_DEG[key][0],
+                            high=MOBILITY_TARGET_RANGES_DEG[key][1])
+               for key, value in mobility.items()}
     haptic = str(cues.get("haptic_sensor", c.SACRUM))
     if haptic not in (c.SACRUM, c.THIGH_LEFT, c.THIGH_RIGHT):
         raise ProfileError(f"{where} [cues] haptic_sensor must be a placement, got {haptic!r}")
@@ -210,5 +223,6 @@ def load_profile(path: Path | str) -> AthleteProfile:
         rule_overrides=overrides,
         baseline=baseline,
         calibration_from=cal_from,
+        mobility_targets=targets,
         path=path,
     )

@@ -277,19 +277,27 @@ def _session_id(arg: str) -> str:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """Print an athlete's trend across sessions and write the history report."""
-    from stridecue.history import format_trend, write_history_report
+    from stridecue.history import format_mobility, format_trend, write_history_report
 
     with _history_db(args.history) as db:
         if args.baseline:
             chosen = db.set_baseline(args.athlete, args.baseline.split(",") if not args.baseline.startswith("first:") else args.baseline)
             _say(f"Baseline of {args.athlete}: {', '.join(chosen)}")
         trend = db.trend(args.athlete)
-        if trend is None or trend.empty:
+        mobility = db.mobility(args.athlete) if args.athlete in db.athletes() else None
+        has_trend = trend is not None and not trend.empty
+        has_mobility = mobility is not None and not mobility.empty
+        if not has_trend and not has_mobility:
             raise InputError(
                 f"no sessions for {args.athlete!r} in {db.path}: run `stridecue analyse SESSION "
-                "--out DIR --athlete NAME` first"
+                "--out DIR --athlete NAME` or `stridecue mobility --athlete NAME` first"
             )
-        _say(format_trend(trend))
+        if has_trend:
+            _say(format_trend(trend))
+        if has_mobility:
+            _say("")
+            _say("Mobility checks:")
+            _say(format_mobility(mobility))
         out = Path(args.out) if args.out else Path(f"history-{args.athlete.replace(' ', '_')}.html")
         write_history_report(db, args.athlete, out)
         _say(f"History report: {out.resolve()}")

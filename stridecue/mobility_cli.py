@@ -178,6 +178,8 @@ def measure_mobility(
     journal: Sequence[Mapping[str, Any]],
     *,
     calibration: Calibration | None = None,
+    targets: Mapping[str, float] | None = None,
+    injured_side: str | None = None,
 ) -> tuple[dict[str, dict[str, Any]], Calibration]:
     """Measure every check of a mobility session.
 
@@ -189,6 +191,12 @@ def measure_mobility(
         The session journal (``mobility_step`` and ``mobility_answer`` entries are used).
     calibration
         A calibration to use instead of the session's own standing + walking steps.
+    targets
+        The athlete's targets (``straight_leg_raise_target_deg``, ``hip_flexor_target_deg``; the
+        profile's ``[mobility]``); the defaults of :mod:`calibration.mobility` otherwise.
+    injured_side
+        ``"left"`` or ``"right"``: the injured side's two-sided checks get
+        ``difference_to_other_side_deg`` (injured minus healthy) when both sides were measured.
 
     Returns
     -------
@@ -229,7 +237,8 @@ def measure_mobility(
                 "standing_sway", "", sway, 2.0, "at most 2 deg RMS", bool(sway <= 2.0),
                 r.flags, acc_sway_rms_mps2=r.acc_sway_rms_mps2)
         elif check == "kneeling_hip_flexor":
-            r = kneeling_hip_flexor(q[placement][w], cal[placement], sampling_rate_hz=fs)
+            r = kneeling_hip_flexor(q[placement][w], cal[placement], sampling_rate_hz=fs,
+                                    **_target(targets, "hip_flexor_target_deg"))
             pull = answers.get((check, side), "")
             results[f"kneeling_hip_flexor_{side}"] = _row(
                 "kneeling_hip_flexor", side, r.posterior_tilt_deg, r.target_deg,
@@ -238,12 +247,25 @@ def measure_mobility(
                 note=("strong pull in front of the thigh" if pull == "yes"
                       else "no strong pull" if pull == "no" else ""))
         else:
-            r = straight_leg_raise(q[placement][w], cal[placement], sampling_rate_hz=fs)
+            r = straight_leg_raise(q[placement][w], cal[placement], sampling_rate_hz=fs,
+                                   **_target(targets, "straight_leg_raise_target_deg"))
             results[f"straight_leg_raise_{side}"] = _row(
                 "straight_leg_raise", side, r.peak_elevation_deg, r.target_deg,
                 f"at least {r.target_deg:g} deg (articles: about 65-70)", r.passed, r.flags,
                 peak_abduction_deg=r.peak_abduction_deg)
+    if injured_side in (c.LEFT, c.RIGHT):
+        healthy = c.RIGHT if injured_side == c.LEFT else c.LEFT
+        for test in ("kneeling_hip_flexor", "straight_leg_raise"):
+            injured, other = results.get(f"{test}_{injured_side}"), results.get(f"{test}_{healthy}")
+            if injured is not None:
+                injured["injured_side"] = True
+                if other is not None:
+                    injured["difference_to_other_side_deg"] = injured["value"] - other["value"]
     return results, cal
+
+
+def _target(targets: Mapping[str, float] | None, key: str) -> dict[str, float]:
+    return {"target_deg": float(targets[key])} if targets and key in targets else {}
 
 
 def session_signals(session: Any) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
@@ -273,6 +295,10 @@ def format_results(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
         line = f"  {name + side:<34} {text}   target {row['target_text']}: {verdict}"
         if row.get("note"):
             line += f" ({row['note']})"
+        if row.get("injured_side"):
+            diff = row.get("difference_to_other_side_deg")
+            line += (f"  [injured side: {diff:+.1f} deg vs the other]" if diff is not None
+                     and np.isfinite(diff) else "  [injured side]")
         if row.get("flags"):
             line += f"  [check: {', '.join(row['flags'])}]"
         lines.append(line)
@@ -519,19 +545,25 @@ def cmd_mobility(args: argparse.Namespace, *, ask: Callable[[str], str] | None =
                  say: Callable[[str], None] = print) -> int:
     """Run (or re-measure) the guided mobility checks."""
     from recordings.session import open_session
+    from stridecue.athlete import AthleteProfile, load_profile
 
+    profile = load_profile(args.profile) if args.profile else AthleteProfile.default()
+    athlete = dict(profile.athlete)
+    if args.athlete:
+        athlete["name"] = args.athlete
+    injured = athlete.get("injured_side")
+    first_side = (c.RIGHT if injured == c.LEFT else c.LEFT) if injured else c.LEFT  # healthy first
     if args.measure:
         session = open_session(args.measure)
     else:
         if not args.out:
             raise InputError("mobility needs --out SESSION (a new folder), or --measure SESSION")
-        athlete = {"name": args.athlete} if args.athlete else {}
         prompter = Prompter(say, None if (args.yes or args.simulate) else ask)
         if args.simulate:
             from stridecue.simulator.mobility import simulate_mobility
 
             placements = [c.SACRUM, *[f"thigh_{s}" for s in args.sim_thighs]]
-            steps = mobility_script(placements)
+            steps = mobility_script(placements, first_side=first_side)
             sim = simulate_mobility(steps, placements=placements, seed=args.seed,
                                     lead_in_s=SIM_LEAD_IN_S)
             say(f"Simulated athlete with {', '.join(placements)} over Bluetooth (bumble + bleak), "
@@ -540,12 +572,13 @@ def cmd_mobility(args: argparse.Namespace, *, ask: Callable[[str], str] | None =
                                                   simulated=sim, time_scale=args.speed,
                                                   athlete=athlete))
         else:
-            sensors = {p: a for p, a in ((c.SACRUM, args.sacrum), (c.THIGH_LEFT, args.thigh_left),
-                                         (c.THIGH_RIGHT, args.thigh_right)) if a}
+            given = {c.SACRUM: args.sacrum, c.THIGH_LEFT: args.thigh_left,
+                     c.THIGH_RIGHT: args.thigh_right}
+            sensors = {**profile.sensors, **{k: v for k, v in given.items() if v}}
             if not sensors:
                 raise InputError("mobility needs --sacrum and/or --thigh-left/--thigh-right "
-                                 "ADDRESS|NAME (or --simulate)")
-            steps = mobility_script(list(sensors))
+                                 "ADDRESS|NAME, a --profile with [sensors], or --simulate")
+            steps = mobility_script(list(sensors), first_side=first_side)
             say(f"Mobility checks with {', '.join(sensors)}: about "
                 f"{sum(s.duration_s for s in steps) / 60:.0f} min. Follow the prompts.")
             with contextlib.suppress(KeyboardInterrupt):
@@ -553,12 +586,17 @@ def cmd_mobility(args: argparse.Namespace, *, ask: Callable[[str], str] | None =
                                                       sensors=sensors, athlete=athlete))
             session = open_session(Path(args.out))
         say(f"Saved {session.path}")
-    results, cal = measure_mobility(session_signals(session), session.journal())
+    # a profile given now wins; else what the session was recorded with
+    targets = profile.mobility_targets or session.meta.get("mobility_targets") or {}
+    injured = injured or session.athlete.get("injured_side")
+    results, cal = measure_mobility(session_signals(session), session.journal(), targets=targets,
+                                    injured_side=injured)
     say("")
-    say("Mobility checks:")
+    say("Mobility checks" + (f" (injured side: {injured})" if injured else "") + ":")
     for line in format_results(results):
         say(line)
-    athlete_name = args.athlete or session.athlete.get("name")
+    session.meta["mobility_targets"] = dict(targets)
+    athlete_name = athlete.get("name") or session.athlete.get("name")
     store_results(session, results, cal, athlete=athlete_name, history=args.history, say=say)
     return 0
 
@@ -574,6 +612,8 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--out", metavar="SESSION", help="new session folder to record into")
     p.add_argument("--measure", metavar="SESSION", help="measure a recorded mobility session again")
+    p.add_argument("--profile", metavar="TOML", help="athlete profile: name, injured side (tested "
+                   "second), sensors, [mobility] targets")
     p.add_argument("--athlete", help="athlete name (results go to the athlete's history)")
     p.add_argument("--history", metavar="DB", default=None, help="history database file")
     p.add_argument("--sacrum", metavar="ADDR|NAME", help="the sensor on the sacrum")

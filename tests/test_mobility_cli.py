@@ -14,6 +14,7 @@ import pytest
 from calibration.mobility import MOBILITY_STEP_S, mobility_script
 from calibration.model import CalibrationError
 from recordings.session import open_session
+from stridecue.athlete import ProfileError, load_profile
 from stridecue.cli import main
 from stridecue.history import HistoryDB, format_mobility, write_history_report
 from stridecue.mobility_cli import (
@@ -21,6 +22,7 @@ from stridecue.mobility_cli import (
     STEP_KIND,
     Prompter,
     check_windows,
+    format_results,
     measure_mobility,
     run_script,
     step_marks,
@@ -280,3 +282,41 @@ def test_cli_mobility_user_errors(tmp_path, capsys):
     assert "--out SESSION" in capsys.readouterr().err
     assert main(["mobility", "--out", str(tmp_path / "s")]) == 2
     assert "--sacrum" in capsys.readouterr().err
+
+
+def test_profile_targets_and_injured_side(tmp_path):
+    """The profile's targets replace the defaults; the injured side is tested second and gets
+    its difference to the healthy side."""
+    steps = mobility_script(ALL, first_side="right")
+    sides = [s.side for s in steps if s.check == "straight_leg_raise" and s.step == 0]
+    assert sides == ["right", "left"]
+    sim = simulate_mobility(steps, placements=ALL, seed=2)
+    results, _ = measure_mobility(_signals(sim), _journal(sim), injured_side="left",
+                                  targets={"straight_leg_raise_target_deg": 80.0,
+                                           "hip_flexor_target_deg": 4.0})
+    slr_left, slr_right = results["straight_leg_raise_left"], results["straight_leg_raise_right"]
+    assert slr_left["target"] == 80.0 and "80 deg" in slr_left["target_text"]
+    assert slr_left["passed"] == (slr_left["value"] >= 80.0)
+    assert results["kneeling_hip_flexor_right"]["target"] == 4.0
+    assert slr_left["injured_side"] and "injured_side" not in slr_right
+    assert slr_left["difference_to_other_side_deg"] == pytest.approx(
+        slr_left["value"] - slr_right["value"])
+    line = next(x for x in format_results(results) if "left" in x and "raise" in x.lower())
+    assert "injured side:" in line
+    bad = tmp_path / "p.toml"
+    bad.write_text("[mobility]\nstraight_leg_raise_target_deg = 650\n")
+    with pytest.raises(ProfileError, match="straight_leg_raise_target_deg"):
+        load_profile(bad)
+    good = tmp_path / "g.toml"
+    good.write_text('[athlete]\nname = "Sam"\ninjured_side = "left"\n[mobility]\nhip_flexor_target_deg = 12\n')
+    assert load_profile(good).mobility_targets == {"hip_flexor_target_deg": 12.0}
+
+
+def test_history_prints_mobility_of_an_athlete_without_runs(cli_session, tmp_path, capsys):
+    _out, db = cli_session
+    capsys.readouterr()
+    assert main(["history", "Sam", "--history", str(db),
+                 "--out", str(tmp_path / "h.html")]) == 0
+    printed = capsys.readouterr().out
+    assert "Mobility checks:" in printed and "Straight-leg raise (left)" in printed
+    assert 'id="mobility-history-table"' in (tmp_path / "h.html").read_text()

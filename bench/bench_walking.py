@@ -44,6 +44,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,12 +66,27 @@ from gait.stride_length import (
     fit_stride_length_scale,
     walking_stride_length_m,
 )
+from gait.result import AnalysisResult
+from gait.stream import PipelineSettings
 from gait.strides import build_strides
-from stridecue.constants import CADENCE_SPM, WALKING
+from recordings.importer import ImportUnits, import_csv_session
+from stridecue.analysis import analyse_session
+from stridecue.constants import (
+    CADENCE_SPM,
+    EVENT,
+    INITIAL_CONTACT,
+    SACRUM,
+    STRIDE_END_S,
+    STRIDE_LENGTH_M,
+    STRIDE_START_S,
+    TIME_S,
+    WALKING,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lowerback-walking"
 OUT = Path(__file__).resolve().parent / "results" / "walking.md"
 TOLS_S = (0.1, 0.05)
+LAG_SWEEP_S = (0.0, 1.0, 2.0, 3.0, 4.0)
 IC_GRID = list(itertools.product((2.0, 2.5, 3.0, 4.0), (4.0, 5.0, 7.0), (0.15, 0.3, 0.5)))
 
 
@@ -287,6 +304,71 @@ def evaluate_trial(tr: dict, mode: str = "shipped") -> dict:
     return res
 
 
+def product_result(trial: Path, settings: PipelineSettings | None = None) -> AnalysisResult:
+    """What ``stridecue import`` + ``stridecue analyse`` give for one trial.
+
+    The trial's ``imu.csv`` is imported into a session (m/s^2, rad/s; the athlete's height and
+    sensor height given as ``--height-m`` / ``--sensor-height-m`` would give them) and the
+    session analysed by :func:`stridecue.analysis.analyse_session`, the CLI's analysis.
+    """
+    meta = json.loads((trial / "meta.json").read_text())
+    athlete = {"height_m": meta["height_m"], "sensor_height_m": meta["sensor_height_m"]}
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        session = import_csv_session({SACRUM: trial / "imu.csv"}, Path(tmp) / "session",
+                                     units=ImportUnits(), athlete=athlete)
+        return analyse_session(session, settings=settings, on_warning=lambda message: None)
+
+
+def evaluate_product(tr: dict, result: AnalysisResult) -> dict:
+    """Score the events and strides of the product path against the reference.
+
+    Initial contacts as in :func:`evaluate_trial`; cadence per reference bout: the mean
+    ``cadence_spm`` of the reported strides that lie in the bout (+-100 ms); stride length: each
+    reference stride whose two contacts are the start and end of a reported stride (+-100 ms).
+    Also the reported walking bouts against the reference bouts (seconds of overlap).
+    """
+    ev = result.events[result.events[EVENT] == INITIAL_CONTACT]
+    det_s = ev[TIME_S].to_numpy(float)
+    res = {"name": tr["name"], "n_ref": len(tr["ic"])}
+    for tol in TOLS_S:
+        tp = n_det = 0
+        errs = []
+        for _, b in tr["bouts"].iterrows():
+            inb = np.flatnonzero((det_s >= b.start_s - tol) & (det_s <= b.end_s + tol))
+            ref = tr["ic"][tr["ic"].walking_bout == b.walking_bout]
+            pairs = match(det_s[inb], ref.time_s.to_numpy(), tol)
+            tp += len(pairs)
+            n_det += len(inb)
+            errs += [det_s[inb[i]] - ref.time_s.iloc[j] for i, j in pairs]
+        res[f"tp_{tol}"], res[f"ndet_{tol}"] = tp, n_det
+        if tol == 0.1:
+            res["abs_err_s"] = np.abs(errs)
+    st = result.strides
+    walk = st[st["activity"] == WALKING]
+    cad = []
+    for _, b in tr["bouts"].iterrows():
+        inb = (walk[STRIDE_START_S] >= b.start_s - 0.1) & (walk[STRIDE_END_S] <= b.end_s + 0.1)
+        value = walk.loc[inb, CADENCE_SPM].mean() if inb.any() else np.nan
+        cad.append(value - b.avg_cadence_spm)
+    res["cadence_err_spm"] = np.array(cad)
+    pairs = []
+    for _, s in tr["strides"].iterrows():
+        hit = walk[(np.abs(walk[STRIDE_START_S] - s.start_s) <= 0.1)
+                   & (np.abs(walk[STRIDE_END_S] - s.end_s) <= 0.1)]
+        if len(hit):
+            pairs.append((s.stride_length_m, float(hit[STRIDE_LENGTH_M].iloc[0])))
+    res["stride_m"] = np.array(pairs, dtype=float).reshape(-1, 2)
+    res["n_ref_strides"] = len(tr["strides"])
+    bouts = result.bouts[result.bouts["activity"] == WALKING]
+    ref_s = sum(b.end_s - b.start_s for b in tr["bouts"].itertuples())
+    ours_s = float((bouts["end_s"] - bouts["start_s"]).sum())
+    overlap = sum(max(0.0, min(b.end_s, o.end_s) - max(b.start_s, o.start_s))
+                  for b in tr["bouts"].itertuples() for o in bouts.itertuples())
+    res["bout_s"] = (ref_s, ours_s, overlap)
+    return res
+
+
 def loo_model_mae(results: dict, cols: tuple[int, ...], per_height: bool) -> str:
     """MAE (cm) on the straight strides of a least-squares model fitted on the other trials.
 
@@ -312,6 +394,78 @@ def loo_model_mae(results: dict, cols: tuple[int, ...], per_height: bool) -> str
     return f"{100 * np.nanmean(e):.1f}"
 
 
+def product_section(trials: list[dict]) -> list[str]:
+    """The headline: what ``stridecue import`` + ``stridecue analyse`` deliver, scored."""
+    def f1(rs: list[dict], tol: float) -> float:
+        tp = sum(r[f"tp_{tol}"] for r in rs)
+        return 2 * tp / sum(r[f"ndet_{tol}"] + r["n_ref"] for r in rs)
+
+    def mae_cm(rs: list[dict]) -> tuple[float, int, int]:
+        st = np.vstack([r["stride_m"] for r in rs])
+        ok = np.isfinite(st).all(axis=1)
+        return (100 * float(np.mean(np.abs(st[ok, 1] - st[ok, 0]))), int(ok.sum()),
+                sum(r["n_ref_strides"] for r in rs))
+
+    res = {t["name"]: evaluate_product(t, product_result(DATA / t["name"])) for t in trials}
+    rs = list(res.values())
+    straight = [r for n, r in res.items() if "Test5" in n]
+    daily = [r for n, r in res.items() if "Test11" in n]
+    lines = ["", "### Product path (headline): `stridecue import` + `stridecue analyse`", ""]
+    lines.append(
+        "Each trial's `imu.csv` imported into a session with the athlete's height and sensor "
+        "height, analysed by the CLI's `analyse_session` (the streaming analysis of "
+        "`gait/stream.py`, default settings), and the events and strides it reports scored "
+        "against the reference (see `evaluate_product`). Walking is found as the stream does it: "
+        "the walking detector over every moving stretch that is not running, looked for "
+        "`walking_lag_s` (2 s) after the block so it sees the next steps, and accepted only where "
+        "the contacts form a walking rhythm (>= 4 contacts, no step > 2 s); the blocks those "
+        "contacts span are the walking bouts."
+    )
+    lines.append("")
+    lines.append("| trial | ref ICs | F1 @100 ms | F1 @50 ms | timing MAE ms | cadence error per "
+                 "reference bout spm | stride length MAE cm (strides scored / reference) | "
+                 "reference walking s | reported walking s | overlap s |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for name, r in res.items():
+        m, n_ok, n_ref = mae_cm([r])
+        lines.append(
+            f"| {name} | {r['n_ref']} | {f1([r], 0.1):.3f} | {f1([r], 0.05):.3f} | "
+            f"{1000 * r['abs_err_s'].mean():.0f} | "
+            + ", ".join(f"{v:+.1f}" for v in r["cadence_err_spm"])
+            + f" | {m:.1f} ({n_ok}/{n_ref}) | {r['bout_s'][0]:.1f} | {r['bout_s'][1]:.1f} | "
+            f"{r['bout_s'][2]:.1f} |"
+        )
+    c_s = np.concatenate([r["cadence_err_spm"] for r in straight])
+    c_d = np.concatenate([r["cadence_err_spm"] for r in daily])
+    m_s, n_s, nr_s = mae_cm(straight)
+    m_d, n_d, nr_d = mae_cm(daily)
+    lines.append("")
+    lines.append(
+        f"**All trials: IC F1 @100 ms {f1(rs, 0.1):.3f}** (@50 ms {f1(rs, 0.05):.3f}; straight "
+        f"{f1(straight, 0.1):.3f}, daily living {f1(daily, 0.1):.3f}; target >= 0.90, "
+        "open-source lower-back detectors ~0.53). "
+        f"**Cadence** MAE per reference bout: straight {np.nanmean(np.abs(c_s)):.1f} spm, daily "
+        f"living {np.nanmean(np.abs(c_d)):.1f} spm ({np.isfinite(c_d).sum()} of {len(c_d)} bouts "
+        "with strides; target within 2 spm). "
+        f"**Stride length** MAE: straight walks {m_s:.1f} cm ({n_s} of {nr_s} reference strides "
+        f"reported), daily living {m_d:.1f} cm ({n_d} of {nr_d}); target <= 5 cm straight, "
+        "inverted pendulum ~6 cm published."
+    )
+    # latency against accuracy: the walking look-ahead
+    lines += ["", "Walking look-ahead (`walking_lag_s`; the stride is decided this much later "
+              "than a running one) against IC F1 @100 ms over all trials (the shipped 2 s is "
+              "set from the detector's need, about two slow steps after the contact; not "
+              "selected on this table):", ""]
+    lines.append("| walking_lag_s | " + " | ".join(n for n in res) + " | all |")
+    lines.append("|---|" + "---|" * (len(res) + 1))
+    for lag in LAG_SWEEP_S:
+        settings = PipelineSettings(walking_lag_s=lag)
+        sweep = [evaluate_product(t, product_result(DATA / t["name"], settings)) for t in trials]
+        lines.append(f"| {lag:.1f} | " + " | ".join(f"{f1([r], 0.1):.3f}" for r in sweep)
+                     + f" | {f1(sweep, 0.1):.3f} |")
+    return lines
+
+
 def main() -> None:
     """Run the evaluation and write the markdown fragment."""
     trials = [load(p) for p in sorted(DATA.iterdir()) if p.is_dir()]
@@ -331,7 +485,8 @@ def main() -> None:
         "All parameters are fixed for every trial (no per-trial tuning). Four trials are scored "
         "(127 reference ICs, 2 people): every figure here is indicative."
     )
-    lines += ["", "### Initial contacts", ""]
+    lines += product_section(scored)
+    lines += ["", "### The detector on whole recordings (study; not what the product runs)", ""]
     lines.append(
         f"**Headline, leave-one-trial-out: F1 @100 ms {loo['loo_f1']:.3f}** (straight "
         f"{loo['straight_loo']:.3f}, daily living {loo['daily_loo']:.3f}; @50 ms "

@@ -76,6 +76,8 @@ from stridecue.constants import (
 from stridecue.errors import InputError
 
 __all__ = [
+    "MAX_WALKING_STEP_S",
+    "MIN_WALKING_CONTACTS",
     "WalkingEvents",
     "complete_step_rhythm",
     "detect_walking_events",
@@ -95,6 +97,10 @@ _FILL_RATIO = 1.75
 _FILL_TOLERANCE = 0.35
 _NEIGHBOUR_STEPS = 3
 _MAX_STEP_S = 2.0
+#: A walking bout: at least this many initial contacts...
+MIN_WALKING_CONTACTS = 4
+#: ...with no step (interval between consecutive contacts) longer than this, seconds.
+MAX_WALKING_STEP_S = _MAX_STEP_S
 _HAMPEL_N_MAD = 3.0
 _IC_SEARCH_S = 0.30
 _TO_SEARCH_S = 0.30
@@ -512,8 +518,8 @@ def walking_bouts_from_steps(
     ic_idx: np.ndarray,
     *,
     sampling_rate_hz: float,
-    max_step_s: float = _MAX_STEP_S,
-    min_steps: int = 4,
+    max_step_s: float = MAX_WALKING_STEP_S,
+    min_steps: int = MIN_WALKING_CONTACTS,
 ) -> list[tuple[int, int]]:
     """Walking bouts as runs of detected initial contacts (a gait-sequence rule).
 

@@ -426,7 +426,9 @@ class StreamAnalyser:
         else:
             if moving:
                 self._walk_blocks.append(k)
-            self._walking_blocks(k - self._walk_lag_blocks, end=w1)
+            lag = self._walk_lag_blocks
+            if (k - lag + 1) % max(lag, 1) == 0:  # every lag, the blocks of the period before
+                self._walking_blocks(k - lag, end=w1)
         self._derived.append(out[a - w0 : b - w0])
 
     def _trunk(self, out: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
@@ -452,28 +454,34 @@ class StreamAnalyser:
             out[:, _D["left_mps2"]] = -acc_e[:, 0] * f1 + acc_e[:, 1] * f0
 
     def _walking_blocks(self, last: int, *, end: int) -> None:
-        """Walking contacts of the queued blocks up to block ``last``, from windows up to ``end``.
+        """Walking contacts of the queued blocks up to block ``last``, from one window up to ``end``.
 
-        A walking block waits ``walking_lag_s`` (whole blocks) before its contacts are looked
-        for, so that the detector sees the steps after them too (the step peak's prominence and
-        the step rhythm need the next steps); the window is ``[block start - context, end)``
-        with ``end`` the end of the window of the block being computed (a grid position, so the
-        result does not depend on the piece sizes).
+        Walking contacts are looked for every ``walking_lag_s`` (whole blocks), in the queued
+        blocks of the period that ended ``walking_lag_s`` earlier, so that the detector sees
+        the steps after every contact too (the step peak's prominence and the step rhythm need
+        the next steps) and runs once per period rather than once per block. The window is
+        ``[first block start - walking_context_s, end)`` with ``end`` the end of the window of
+        the block being computed: grid positions, so the result does not depend on the piece
+        sizes.
         """
-        while self._walk_blocks and self._walk_blocks[0] <= last:
-            k = self._walk_blocks.pop(0)
+        blocks = [k for k in self._walk_blocks if k <= last]
+        if not blocks:
+            return
+        del self._walk_blocks[: len(blocks)]
+        w0 = max(0, blocks[0] * self._block_n - self._walk_context_n)
+        sac = self._level1[c.SACRUM].get(w0, end)
+        acc = np.where(np.isfinite(sac[:, 0:3]), sac[:, 0:3], 0.0)
+        gyr = sac[:, 3:6]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ev = detect_walking_events(
+                acc, sampling_rate_hz=self.fs, gyr_radps=gyr if np.isfinite(gyr).all() else None
+            )
+        ic = ev.ic_idx.astype(float)
+        to = np.full(len(ic), np.nan)  # this foot's toe-off is not measured while walking
+        for k in blocks:
             a = k * self._block_n
-            w0 = max(0, a - self._walk_context_n)
-            sac = self._level1[c.SACRUM].get(w0, end)
-            acc = np.where(np.isfinite(sac[:, 0:3]), sac[:, 0:3], 0.0)
-            gyr = sac[:, 3:6]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                ev = detect_walking_events(
-                    acc, sampling_rate_hz=self.fs, gyr_radps=gyr if np.isfinite(gyr).all() else None
-                )
-            to = np.full(len(ev.ic_idx), np.nan)  # this foot's toe-off is not measured walking
-            self._accept(ev.ic_idx.astype(float), ev.side, to, w0, a, a + self._block_n, c.WALKING)
+            self._accept(ic, ev.side, to, w0, a, a + self._block_n, c.WALKING)
 
     def _events(self, out: np.ndarray, w0: int, a: int, b: int, label: str) -> None:
         fs = self.fs

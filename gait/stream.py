@@ -18,9 +18,16 @@ where a piece happened to end:
 4. **Blocks** of ``block_s``, at fixed grid positions: block ``k`` covers ``[k B, (k+1) B)`` and
    is computed, once the grid reaches ``(k+1) B + lookahead``, from the window
    ``[k B - context, (k+1) B + lookahead)``: anatomical angles (pelvis, thighs, hips), the sacrum
-   acceleration in the travel frame, the activity label (still / walking / running, from the
-   ``activity_window_s`` ending at the window's end), and the gait events with the running or
-   walking detector; only the block's own samples and events are kept.
+   acceleration in the travel frame, the running label (from the ``activity_window_s`` ending
+   at the window's end, :func:`gait.activity.classify_windows`), and the running events in a
+   running block; only the block's own samples and events are kept.
+   **Walking** is found by its rhythm, not by the window classifier (which calls slow, shuffling
+   and turning walking still): every moving block that is not running is queued, and every
+   ``walking_lag_s`` the walking detector runs once over the queued blocks of the period before
+   (from ``walking_context_s`` before them to the current block's window end, so every contact
+   is seen with the next steps); a contact is accepted only in a run of at least four with no
+   step longer than 2 s (:func:`gait.events_walking.walking_bouts_from_steps`' rule), and the
+   blocks an accepted run spans are labelled walking (a running block ends a run).
 5. **Strides**: consecutive initial contacts of alternating feet, the checks of
    :func:`gait.strides.build_strides` with a causal local step-time median; per-stride metrics from
    the block outputs over the stride (:func:`gait.strides.add_angle_metrics`,
@@ -30,11 +37,14 @@ where a piece happened to end:
 6. **Finish** (end of the session, the same for both): laps from key presses or double taps
    (detected in blocks of ``tap_block_s`` with ``tap_context_s`` of history), running stride
    length scaled from a marked lap, lap numbers, bouts (block labels merged into bouts of at least
-   ``min_bout_s``), the summary.
+   ``min_bout_s``; walking runs are kept however short, they are decided on contacts), the
+   summary.
 
-A stride is decided ``lookahead_s`` plus up to one block after its last initial contact
+A running stride is decided ``lookahead_s`` plus up to one block after its last initial contact
 (0.75-1.25 s with the defaults, about one or two strides); the cue follows within milliseconds
-(benchmarked in ``bench/bench_live.py``).
+(benchmarked in ``bench/bench_live.py``). A walking stride is decided ``walking_lag_s`` to twice
+that plus ``lookahead_s`` after its last contact (2.75-4.75 s), and the first strides of a walk
+wait for its fourth contact.
 """
 
 from __future__ import annotations

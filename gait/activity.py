@@ -26,9 +26,10 @@ from gait.events_walking import vertical_acceleration
 from stridecue.constants import GRAVITY_MPS2, RUNNING, STILL, WALKING
 from stridecue.errors import InputError
 
-__all__ = ["classify_activity", "classify_windows", "merge_short_runs"]
+__all__ = ["STILL_STD_MPS2", "classify_activity", "classify_windows", "merge_short_runs"]
 
-_STILL_STD_MPS2 = 0.3
+#: Below this standard deviation of the acceleration magnitude a window is still (no movement).
+STILL_STD_MPS2 = 0.3
 _RUN_HIGH_G = 1.8
 _RUN_LOW_G = 0.35
 _STEP_HZ = (0.7, 3.0)
@@ -89,7 +90,7 @@ def classify_windows(
         fv = f_v[i0:i1][ok]
         p98, p02 = float(np.percentile(fv, 98)), float(np.percentile(fv, 2))
         freq, periodicity = _step_frequency_hz(fv, fs)
-        if sd < _STILL_STD_MPS2:
+        if sd < STILL_STD_MPS2:
             label = STILL
         elif p98 > _RUN_HIGH_G and p02 < _RUN_LOW_G:
             label = RUNNING
@@ -117,14 +118,18 @@ def _runs(labels: list[str], times: np.ndarray) -> list[list]:
     return out
 
 
-def merge_short_runs(runs: list[list], min_bout_s: float) -> list[list]:
+def merge_short_runs(runs: list[list], min_bout_s: float, *,
+                     keep: tuple[str, ...] = ()) -> list[list]:
     """Merge runs ``[start_s, end_s, label]`` shorter than ``min_bout_s`` into a neighbour.
 
-    Shortest first, into the longer neighbour; equal neighbours are then joined.
+    Shortest first, into the longer neighbour; equal neighbours are then joined. Runs labelled
+    with one of ``keep`` are never merged away, however short (they can still absorb a short
+    neighbour): labels that are already decided on evidence, such as walking from a rhythm of
+    contacts, need no smoothing.
     """
     runs = [list(r) for r in runs]
     while len(runs) > 1:
-        lengths = [r[1] - r[0] for r in runs]
+        lengths = [r[1] - r[0] if r[2] not in keep else np.inf for r in runs]
         k = int(np.argmin(lengths))
         if lengths[k] >= min_bout_s:
             break

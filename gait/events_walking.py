@@ -55,6 +55,7 @@ extra contact makes one step twice too long or two steps too short), and the cad
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -76,6 +77,8 @@ from stridecue.constants import (
 from stridecue.errors import InputError
 
 __all__ = [
+    "MAX_WALKING_STEP_S",
+    "MIN_WALKING_CONTACTS",
     "WalkingEvents",
     "complete_step_rhythm",
     "detect_walking_events",
@@ -95,6 +98,10 @@ _FILL_RATIO = 1.75
 _FILL_TOLERANCE = 0.35
 _NEIGHBOUR_STEPS = 3
 _MAX_STEP_S = 2.0
+#: A walking bout: at least this many initial contacts...
+MIN_WALKING_CONTACTS = 4
+#: ...with no step (interval between consecutive contacts) longer than this, seconds.
+MAX_WALKING_STEP_S = _MAX_STEP_S
 _HAMPEL_N_MAD = 3.0
 _IC_SEARCH_S = 0.30
 _TO_SEARCH_S = 0.30
@@ -169,14 +176,22 @@ def _check_inputs(acc_mps2: np.ndarray, sampling_rate_hz: float) -> np.ndarray:
     return acc
 
 
+@functools.lru_cache(maxsize=64)
+def _butter_sos(order: int, cutoff_hz: float | tuple[float, float], btype: str, fs: float) -> np.ndarray:
+    """Butterworth second-order sections, designed once per setting (the stream filters every
+    block with the same few filters). Shared: callers must not modify the array."""
+    sos = signal.butter(order, cutoff_hz, btype=btype, fs=fs, output="sos")
+    return sos
+
+
 def _lowpass(x: np.ndarray, cutoff_hz: float, fs: float, order: int = 2) -> np.ndarray:
-    sos = signal.butter(order, min(cutoff_hz, 0.45 * fs), fs=fs, output="sos")
+    sos = _butter_sos(order, min(cutoff_hz, 0.45 * fs), "low", float(fs))
     padlen = min(x.shape[0] - 1, 3 * (2 * sos.shape[0] + 1) * 10)
     return signal.sosfiltfilt(sos, x, axis=0, padlen=padlen)
 
 
 def _bandpass(x: np.ndarray, band_hz: tuple[float, float], fs: float) -> np.ndarray:
-    sos = signal.butter(2, band_hz, btype="band", fs=fs, output="sos")
+    sos = _butter_sos(2, tuple(band_hz), "band", float(fs))
     padlen = min(x.shape[0] - 1, 100)
     return signal.sosfiltfilt(sos, x, axis=0, padlen=padlen)
 
@@ -512,8 +527,8 @@ def walking_bouts_from_steps(
     ic_idx: np.ndarray,
     *,
     sampling_rate_hz: float,
-    max_step_s: float = _MAX_STEP_S,
-    min_steps: int = 4,
+    max_step_s: float = MAX_WALKING_STEP_S,
+    min_steps: int = MIN_WALKING_CONTACTS,
 ) -> list[tuple[int, int]]:
     """Walking bouts as runs of detected initial contacts (a gait-sequence rule).
 

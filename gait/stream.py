@@ -18,9 +18,16 @@ where a piece happened to end:
 4. **Blocks** of ``block_s``, at fixed grid positions: block ``k`` covers ``[k B, (k+1) B)`` and
    is computed, once the grid reaches ``(k+1) B + lookahead``, from the window
    ``[k B - context, (k+1) B + lookahead)``: anatomical angles (pelvis, thighs, hips), the sacrum
-   acceleration in the travel frame, the activity label (still / walking / running, from the
-   ``activity_window_s`` ending at the window's end), and the gait events with the running or
-   walking detector; only the block's own samples and events are kept.
+   acceleration in the travel frame, the running label (from the ``activity_window_s`` ending
+   at the window's end, :func:`gait.activity.classify_windows`), and the running events in a
+   running block; only the block's own samples and events are kept.
+   **Walking** is found by its rhythm, not by the window classifier (which calls slow, shuffling
+   and turning walking still): every moving block that is not running is queued, and every
+   ``walking_lag_s`` the walking detector runs once over the queued blocks of the period before
+   (from ``walking_context_s`` before them to the current block's window end, so every contact
+   is seen with the next steps); a contact is accepted only in a run of at least four with no
+   step longer than 2 s (:func:`gait.events_walking.walking_bouts_from_steps`' rule), and the
+   blocks an accepted run spans are labelled walking (a running block ends a run).
 5. **Strides**: consecutive initial contacts of alternating feet, the checks of
    :func:`gait.strides.build_strides` with a causal local step-time median; per-stride metrics from
    the block outputs over the stride (:func:`gait.strides.add_angle_metrics`,
@@ -30,11 +37,14 @@ where a piece happened to end:
 6. **Finish** (end of the session, the same for both): laps from key presses or double taps
    (detected in blocks of ``tap_block_s`` with ``tap_context_s`` of history), running stride
    length scaled from a marked lap, lap numbers, bouts (block labels merged into bouts of at least
-   ``min_bout_s``), the summary.
+   ``min_bout_s``; walking runs are kept however short, they are decided on contacts), the
+   summary.
 
-A stride is decided ``lookahead_s`` plus up to one block after its last initial contact
+A running stride is decided ``lookahead_s`` plus up to one block after its last initial contact
 (0.75-1.25 s with the defaults, about one or two strides); the cue follows within milliseconds
-(benchmarked in ``bench/bench_live.py``).
+(benchmarked in ``bench/bench_live.py``). A walking stride is decided ``walking_lag_s`` to twice
+that plus ``lookahead_s`` after its last contact (2.75-4.75 s), and the first strides of a walk
+wait for its fourth contact.
 """
 
 from __future__ import annotations
@@ -52,11 +62,11 @@ import pandas as pd
 from calibration.alignment import auto_calibrate
 from calibration.model import Calibration, CalibrationError
 from gait import quaternion as quat
-from gait.activity import classify_windows, merge_short_runs
+from gait.activity import STILL_STD_MPS2, classify_windows, merge_short_runs
 from gait.angles import hip_angles, pelvis_angles, thigh_angles, travel_heading_rad
 from gait.cues import Cue, CueEngine, CueRule
 from gait.events_running import assign_running_sides, detect_running_events
-from gait.events_walking import detect_walking_events
+from gait.events_walking import MAX_WALKING_STEP_S, MIN_WALKING_CONTACTS, detect_walking_events
 from gait.grid import Ring, SensorGrid
 from gait.laps import detect_double_taps
 from gait.orientation import OrientationEstimator
@@ -105,6 +115,8 @@ class PipelineSettings:
     block_s: float = 0.5
     context_s: float = 2.5
     lookahead_s: float = 0.75
+    walking_lag_s: float = 2.0  # walking contacts are looked for this much later (whole blocks)
+    walking_context_s: float = 2.5
     activity_window_s: float = 3.0
     min_bout_s: float = 3.0
     trunk_heading_window_s: float = 2.0
@@ -205,6 +217,11 @@ class StreamAnalyser:
         self._baseline_rows: list[dict[str, Any]] = []
         self._ics: list[_Ic] = []
         self._last_ic_pos = -math.inf
+        self._walk_run: list[_Ic] = []  # walking contacts waiting for a rhythm (< 4 of them)
+        self._walk_last_pos = -math.inf  # last accepted contact of the current walking run
+        self._walk_blocks: list[int] = []  # moving, not running blocks awaiting walking contacts
+        self._walk_lag_blocks = math.ceil(s.walking_lag_s / s.block_s - 1e-9)
+        self._walk_context_n = round(s.walking_context_s * fs)
         self._pending: list[dict[str, Any]] = []
         self.retain = retain
         self.rows: list[dict[str, Any]] = []
@@ -322,6 +339,7 @@ class StreamAnalyser:
                 continue
             break
         if final:
+            self._walking_blocks(self._blocks_done, end=self._n)
             self._taps(final=True)
 
     # ------------------------------------------------------------------ calibration
@@ -403,13 +421,24 @@ class StreamAnalyser:
         self._trunk(out, acc, gyr, q_sac if has_q else None, cal)
         act_lo = max(0, n - self._act_n)
         acc_act = np.where(np.isfinite(acc[act_lo:]), acc[act_lo:], 0.0)
-        label = c.STILL
+        label, moving = c.STILL, False
         if len(acc_act) >= int(fs):
-            label = str(classify_windows(acc_act, sampling_rate_hz=fs,
-                                         window_s=len(acc_act) / fs)["activity"].iloc[0])
-        self.block_labels.append(label)
-        if label in (c.RUNNING, c.WALKING):
-            self._events(out, w0, a, b, label)
+            window = classify_windows(acc_act, sampling_rate_hz=fs, window_s=len(acc_act) / fs)
+            label = str(window["activity"].iloc[0])
+            moving = bool(window["acc_std_mps2"].iloc[0] >= STILL_STD_MPS2)
+        # Walking is not the classifier's label: it is where walking contacts form a rhythm
+        # (see _walking_contact), so a block is still until its contacts say otherwise.
+        self.block_labels.append(c.RUNNING if label == c.RUNNING else c.STILL)
+        if label == c.RUNNING:
+            self._walking_blocks(k, end=w1)  # walking before this block ends here
+            self._end_walking_run()
+            self._events(out, w0, a, b, c.RUNNING)
+        else:
+            if moving:
+                self._walk_blocks.append(k)
+            lag = self._walk_lag_blocks
+            if (k - lag + 1) % max(lag, 1) == 0:  # every lag, the blocks of the period before
+                self._walking_blocks(k - lag, end=w1)
         self._derived.append(out[a - w0 : b - w0])
 
     def _trunk(self, out: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
@@ -434,6 +463,36 @@ class StreamAnalyser:
             out[:, _D["forward_mps2"]] = acc_e[:, 0] * f0 + acc_e[:, 1] * f1
             out[:, _D["left_mps2"]] = -acc_e[:, 0] * f1 + acc_e[:, 1] * f0
 
+    def _walking_blocks(self, last: int, *, end: int) -> None:
+        """Walking contacts of the queued blocks up to block ``last``, from one window up to ``end``.
+
+        Walking contacts are looked for every ``walking_lag_s`` (whole blocks), in the queued
+        blocks of the period that ended ``walking_lag_s`` earlier, so that the detector sees
+        the steps after every contact too (the step peak's prominence and the step rhythm need
+        the next steps) and runs once per period rather than once per block. The window is
+        ``[first block start - walking_context_s, end)`` with ``end`` the end of the window of
+        the block being computed: grid positions, so the result does not depend on the piece
+        sizes.
+        """
+        blocks = [k for k in self._walk_blocks if k <= last]
+        if not blocks:
+            return
+        del self._walk_blocks[: len(blocks)]
+        w0 = max(0, blocks[0] * self._block_n - self._walk_context_n)
+        sac = self._level1[c.SACRUM].get(w0, end)
+        acc = np.where(np.isfinite(sac[:, 0:3]), sac[:, 0:3], 0.0)
+        gyr = sac[:, 3:6]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ev = detect_walking_events(
+                acc, sampling_rate_hz=self.fs, gyr_radps=gyr if np.isfinite(gyr).all() else None
+            )
+        ic = ev.ic_idx.astype(float)
+        to = np.full(len(ic), np.nan)  # this foot's toe-off is not measured while walking
+        for k in blocks:
+            a = k * self._block_n
+            self._accept(ic, ev.side, to, w0, a, a + self._block_n, c.WALKING)
+
     def _events(self, out: np.ndarray, w0: int, a: int, b: int, label: str) -> None:
         fs = self.fs
         col = out.T
@@ -457,21 +516,12 @@ class StreamAnalyser:
                 thigh_left_flexion_radps=rates.get(c.LEFT),
                 thigh_right_flexion_radps=rates.get(c.RIGHT),
             )
-            ic, to = ev.ic_pos, ev.to_pos
-        else:
-            acc = col[_D["acc_x_mps2"] : _D["acc_z_mps2"] + 1].T
-            acc = np.where(np.isfinite(acc), acc, 0.0)
-            sac = self._level1[c.SACRUM].get(w0, w0 + len(out))
-            gyr = sac[:, 3:6]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                ev = detect_walking_events(
-                    acc, sampling_rate_hz=fs, gyr_radps=gyr if np.isfinite(gyr).all() else None
-                )
-            ic = ev.ic_idx.astype(float)
-            sides = ev.side
-            to = np.full(len(ic), np.nan)  # this foot's toe-off is not measured while walking
-        min_sep = 0.2 * fs
+            self._accept(ev.ic_pos, sides, ev.to_pos, w0, a, b, label)
+
+    def _accept(self, ic: np.ndarray, sides: np.ndarray, to: np.ndarray, w0: int, a: int, b: int,
+                label: str) -> None:
+        """Keep the contacts of a window that fall in its block's span (deduplicated)."""
+        min_sep = 0.2 * self.fs
         for k in range(len(ic)):
             pos = w0 + float(ic[k])
             # [a - 2, b - 1): overlapping the neighbours (deduplicated) so that no contact falls
@@ -480,7 +530,50 @@ class StreamAnalyser:
                 continue
             self._last_ic_pos = pos
             to_pos = w0 + float(to[k]) if math.isfinite(to[k]) else math.nan
-            self._add_ic(_Ic(pos, str(sides[k]), to_pos, label))
+            if label == c.WALKING:
+                self._walking_contact(_Ic(pos, str(sides[k]), to_pos, label))
+            else:
+                self._add_ic(_Ic(pos, str(sides[k]), to_pos, label))
+
+    # ------------------------------------------------------------------ walking rhythm
+    def _walking_contact(self, ic: _Ic) -> None:
+        """Accept walking contacts only where they form a walking rhythm.
+
+        The rule of :func:`gait.events_walking.walking_bouts_from_steps`: a walking bout is a
+        run of at least ``MIN_WALKING_CONTACTS`` contacts with no step longer than
+        ``MAX_WALKING_STEP_S``. The first contacts of a run wait (at most three, each within
+        that step time of the previous one) until the run is long enough; later contacts of an
+        accepted run are accepted at once. The blocks the accepted run spans are labelled
+        walking.
+        """
+        max_step = MAX_WALKING_STEP_S * self.fs
+        last = self._walk_run[-1].pos if self._walk_run else self._walk_last_pos
+        if ic.pos - last > max_step:
+            self._end_walking_run()
+        if self._walk_run or not math.isfinite(self._walk_last_pos):
+            self._walk_run.append(ic)
+            if len(self._walk_run) < MIN_WALKING_CONTACTS:
+                return
+            run, self._walk_run = self._walk_run, []
+        else:
+            run = [ic]
+        for x in run:
+            self._label_walking(self._walk_last_pos if math.isfinite(self._walk_last_pos) else x.pos,
+                                x.pos)
+            self._walk_last_pos = x.pos
+            self._add_ic(x)
+
+    def _end_walking_run(self) -> None:
+        """The current walking run is over: contacts still waiting for a rhythm are dropped."""
+        self._walk_run = []
+        self._walk_last_pos = -math.inf
+
+    def _label_walking(self, pos0: float, pos1: float) -> None:
+        """Label the blocks from grid position ``pos0`` to ``pos1`` walking (running stays)."""
+        for k in range(int(pos0) // self._block_n, min(int(pos1) // self._block_n + 1,
+                                                      len(self.block_labels))):
+            if self.block_labels[k] == c.STILL:
+                self.block_labels[k] = c.WALKING
 
     # ------------------------------------------------------------------ strides
     def _t(self, pos: float) -> float:
@@ -661,6 +754,8 @@ class StreamAnalyser:
     # ------------------------------------------------------------------ memory
     def _trim(self) -> None:
         keep1 = self._blocks_done * self._block_n - self._context_n
+        if self._walk_blocks:
+            keep1 = min(keep1, self._walk_blocks[0] * self._block_n - self._walk_context_n)
         if self.calibration_source == "pending" and self._next_calibration_point() is not None:
             keep1 = 0
         for ring in self._level1.values():
@@ -734,4 +829,5 @@ def bouts_from_labels(labels: list[str], *, origin_s: float, block_s: float,
             runs[-1][1] = float(edges[k + 1])
         else:
             runs.append([float(edges[k]), float(edges[k + 1]), lab])
-    return pd.DataFrame(merge_short_runs(runs, min_bout_s), columns=["start_s", "end_s", "activity"])
+    merged = merge_short_runs(runs, min_bout_s, keep=(c.WALKING,))
+    return pd.DataFrame(merged, columns=["start_s", "end_s", "activity"])

@@ -39,7 +39,7 @@ from typing import Literal
 import numpy as np
 from scipy import signal
 
-from gait.events_walking import vertical_acceleration
+from gait.events_walking import _butter_sos, vertical_acceleration
 from stridecue.errors import InputError
 
 __all__ = [
@@ -65,7 +65,7 @@ Method = Literal["mobilised", "per_step", "highpass"]
 
 
 def _highpass(x: np.ndarray, fs: float, cutoff_hz: float = _HIGHPASS_HZ) -> np.ndarray:
-    sos = signal.butter(4, cutoff_hz, btype="high", fs=fs, output="sos")
+    sos = _butter_sos(4, cutoff_hz, "high", float(fs))
     return signal.sosfiltfilt(sos, x, padlen=min(len(x) - 1, 3 * int(fs)))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gait.activity import classify_activity
+from gait.activity import classify_activity, merge_short_runs
 from stridecue.constants import GRAVITY_MPS2, RUNNING, STILL, WALKING
 from stridecue.errors import InputError
 
@@ -85,3 +85,12 @@ def test_real_sacrum_running_is_running(shared_data):
         acc = np.c_[imu["acc_vertical_g"] * G, imu["acc_ap_g"] * G, np.zeros(len(imu))]
         bouts = classify_activity(acc, sampling_rate_hz=500)
         assert list(bouts["activity"]) == [RUNNING], trial.name
+
+
+def test_kept_labels_are_never_merged_away():
+    runs = [[0.0, 10.0, "still"], [10.0, 11.5, "walking"], [11.5, 12.5, "still"],
+            [12.5, 20.0, "running"]]
+    assert merge_short_runs(runs, 3.0) == [[0.0, 11.5, "still"], [11.5, 20.0, "running"]]
+    kept = merge_short_runs(runs, 3.0, keep=("walking",))
+    # the short walk stays; the short still after it joins its longer neighbour (the walk)
+    assert kept == [[0.0, 10.0, "still"], [10.0, 12.5, "walking"], [12.5, 20.0, "running"]]

@@ -357,6 +357,7 @@ async def run_script(
     pump: Callable[[], Any],
     time_scale: float = 1.0,
     start_s: float = 0.0,
+    scheduled: bool = False,
 ) -> None:
     """Prompt every step, journal its start on the session clock, and wait out its duration.
 
@@ -381,6 +382,10 @@ async def run_script(
         How many session seconds pass per host second (simulated sensors run faster).
     start_s
         Session time at which the first step is due.
+    scheduled
+        The athlete follows the script's timeline from ``start_s`` whatever happens (a simulated
+        athlete): the steps are journalled on that timeline even when the sensors took longer
+        than ``start_s`` to connect. Otherwise a late start moves the schedule.
     """
     async def wait_until(due_s: float) -> None:
         while (left := due_s - session_time_s()) > 0:
@@ -393,7 +398,7 @@ async def run_script(
         assert ask is not None
         return lambda: ask(question)
 
-    due = max(start_s, session_time_s())
+    due = start_s if scheduled else max(start_s, session_time_s())
     for st in steps:
         await wait_until(due)
         prompter.announce(st)
@@ -495,7 +500,8 @@ async def record_mobility(
             await pump()
             await asyncio.sleep(0.01)
         await run_script(steps, prompter=prompter, journal=writer.journal, session_time_s=now_s,
-                         pump=pump, time_scale=time_scale, start_s=lead_in_s)
+                         pump=pump, time_scale=time_scale, start_s=lead_in_s,
+                         scheduled=simulated is not None)
 
     try:
         if simulated is not None:

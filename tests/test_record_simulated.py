@@ -83,7 +83,8 @@ def test_backfill_recovers_every_sample_in_order(with_backfill) -> None:
               st["samples_backfilled"], "dups", st["duplicates"], f"{elapsed_s:.1f} s")
         # every sample from the sensor's stream start on (a sensor that connected later missed
         # the motion before it started streaming: simulated sensors sample one body)
-        assert idx[0] < 0.5 * RATE_HZ and np.array_equal(idx, np.arange(idx[0], N))
+        # (connecting takes longer on a loaded machine: the later sensor may start seconds late)
+        assert idx[0] < 3 * RATE_HZ and np.array_equal(idx, np.arange(idx[0], N))
         assert st["samples_lost"] == 0
         assert st["samples_backfilled"] >= len(DROPS) * 4 * RATE_HZ
         assert np.all(np.diff(table["time_s"].to_numpy()) > 0)

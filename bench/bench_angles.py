@@ -1,17 +1,20 @@
-"""Accuracy of calibration + anatomical angles on the simulator, with random sensor mountings.
+"""Accuracy of the analysis' anatomical angles on the simulator, with random sensor mountings.
 
 For each seed: simulate the demo session (standing 15 s, walking 12 s, jog, two 400 m track laps,
-walk; sacrum + left thigh, random mountings, noise, gyro bias and bias drift, clock drift),
-calibrate automatically (first still period + the walk after it), estimate orientation with VQF,
-compute the angles and compare with the simulator's truth:
+walk; sacrum + left thigh, random mountings, noise, gyro bias and bias drift, clock drift) and run
+*the analysis itself* (:class:`gait.stream.StreamAnalyser`, fed as :func:`gait.pipeline.
+analyse_tables` feeds it: its own automatic calibration, orientation, per-sample angles of its
+blocks), once without and once with its turn compensation (``PipelineSettings.turn_compensation``:
+a second streaming VQF pass on the accelerometer without speed x turn rate, the speed from the
+analysis' own running strides). Its per-sample angles are compared with the simulator's truth:
 
-* per-stride RMS error of pelvic tilt, obliquity and rotation (running strides: jog + laps);
-* thigh angle at initial contact (left strides) vs the truth table.
+* per-stride RMS error of pelvic tilt, obliquity and rotation (running strides of the truth
+  table: jog + laps);
+* thigh angle at initial contact (left strides) and its RMS error over the running part.
 
-Each seed is measured twice: with the plain filter output, and with the turn compensation of
-:mod:`gait.turning` (second VQF pass with the bend's centripetal acceleration removed), the forward
-speed taken from the stride table of the pipeline (``gait.pipeline.analyse_tables`` on the same
-simulated samples: stride length / stride time, not the simulator's truth).
+As a reference, the batch two-pass function :func:`gait.turning.
+estimate_orientation_turn_compensated` with a centred heading window and the pipeline's finished
+stride lengths (lap-calibrated), on the same calibration, is given for the same seeds (means only).
 
 Run: ``.venv/bin/python bench/bench_angles.py`` -> ``bench/results/angles.md``.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +33,78 @@ from scipy.spatial.transform import Rotation
 from calibration.alignment import auto_calibrate, with_neutral_from_orientation
 from calibration.bias import find_still_periods
 from gait.angles import pelvis_angles, thigh_angles
+from gait.grid import Ring
 from gait.orientation import estimate_orientation
-from gait.pipeline import analyse_tables
+from gait.pipeline import analyse_tables, feed_tables
+from gait.stream import DERIVED, PipelineSettings, StreamAnalyser
 from gait.turning import estimate_orientation_turn_compensated, speed_from_strides
 from stridecue.simulator import demo_plan, simulate
 
 SEEDS = (1, 2, 3, 4, 5, 6)
 HEADING_WINDOW_S = 0.7
+ATHLETE = {"height_m": 1.78}
+PELVIS = ("pelvis_tilt_deg", "pelvis_obliquity_deg", "pelvis_rotation_deg")
 OUT = Path(__file__).resolve().parent / "results" / "angles.md"
+
+
+class _KeptRing(Ring):
+    """A ring that also keeps a copy of every row appended (the analysis' per-sample outputs)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(width)
+        self.kept: list[np.ndarray] = []
+
+    def append(self, rows: np.ndarray) -> None:
+        self.kept.append(np.array(rows))
+        super().append(rows)
+
+
+def analysis_angles(sim, *, turn_compensation: bool) -> pd.DataFrame:
+    """The stream analysis' own per-sample angles (session clock) of the simulated samples."""
+    tables = {p: d.to_frame() for p, d in sim.sensors.items()}
+    settings = replace(PipelineSettings(), turn_compensation=turn_compensation)
+    analyser = StreamAnalyser(sampling_rate_hz=sim.sensors["sacrum"].sampling_rate_hz,
+                              placements=list(tables), athlete=ATHLETE, settings=settings)
+    analyser._derived = _KeptRing(len(DERIVED))  # records what the blocks compute
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        feed_tables(analyser, tables)
+        analyser.finish()
+    out = np.vstack(analyser._derived.kept)
+    frame = pd.DataFrame(out, columns=list(DERIVED))
+    frame.insert(0, "time_s", analyser.origin_s + np.arange(len(out)) / analyser.fs)
+    return frame
+
+
+def errors(sim, time_s: np.ndarray, pelvis: dict, thigh_deg: np.ndarray) -> dict:
+    """Per-stride pelvis RMS errors and thigh errors against the simulator's truth."""
+    truth = sim.truth.angles
+    run = sim.truth.strides[sim.truth.strides["activity"] == "running"]
+    out: dict = {"n_strides": len(run)}
+    for k in PELVIS:
+        e = pelvis[k] - np.interp(time_s, truth["time_s"], truth[k])
+        per = []
+        for a, b in zip(run["start_s"], run["end_s"], strict=True):
+            m = (time_s >= a) & (time_s < b)
+            per.append(float(np.sqrt(np.nanmean(e[m] ** 2))))
+        out[k] = np.asarray(per)
+    left = run[run["side"] == "left"]
+    out["thigh_ic_err"] = np.interp(left["start_s"], time_s, thigh_deg) - left[
+        "thigh_angle_ic_deg"].to_numpy()
+    tr_th = np.interp(time_s, truth["time_s"], truth["thigh_angle_left_deg"])
+    m = time_s > run["start_s"].min()
+    out["thigh_rms_deg"] = float(np.sqrt(np.nanmean((thigh_deg[m] - tr_th[m]) ** 2)))
+    return out
+
+
+def run_analysis(seed: int, *, turn_compensation: bool) -> dict:
+    sim = simulate(demo_plan(), seed=seed)
+    ang = analysis_angles(sim, turn_compensation=turn_compensation)
+    t = ang["time_s"].to_numpy()
+    out = errors(sim, t, {k: ang[k].to_numpy() for k in PELVIS},
+                 ang["thigh_angle_left_deg"].to_numpy())
+    out.update(seed=seed, source="analysis", turn_compensation="yes" if turn_compensation else "no")
+    return out
 
 
 def pipeline_strides(sim) -> pd.DataFrame:
@@ -44,7 +112,7 @@ def pipeline_strides(sim) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return analyse_tables({p: d.to_frame() for p, d in sim.sensors.items()},
-                              athlete={"height_m": 1.78}).strides
+                              athlete=ATHLETE).strides
 
 
 def run_seed(seed: int, *, turn_compensation: bool, speed_scale: float = 1.0) -> dict:

@@ -10,7 +10,27 @@ where a piece happened to end:
    grid at the sacrum's rate; a grid point is decided once a later sample has arrived (or the
    sensor has fallen ``stale_after_s`` behind the sacrum: its values are held and marked invalid).
 2. **Orientation** per sensor with a gyroscope: the streaming VQF filter (exactly the batch result
-   whatever the chunking), fed grid point by grid point.
+   whatever the chunking), fed grid point by grid point. With ``turn_compensation`` (default) a
+   second VQF pass per sensor gives the orientation the blocks use: its accelerometer has the
+   bend's centripetal acceleration (speed x turn rate, :mod:`gait.turning`) removed, which
+   would otherwise lean the filter's vertical by ``atan(v omega / g)`` (3 deg on a track bend at
+   4.4 m/s) and read as obliquity. The first pass is kept for the correction itself: the turn
+   rate is the change of the segment heading (calibrated first pass) over the past
+   ``turn_window_s`` (one stride, so the pelvic rotation cancels; it lags half a window), the
+   direction the left of the present heading. The **speed** is the median contact-model speed
+   (:func:`gait.stride_length_running.contact_model_speed_mps`: contact length / contact time,
+   with ``stride_length_scale`` when the runner has one) of the last ``TURN_SPEED_STRIDES``
+   running strides that ended within ``TURN_SPEED_MAX_AGE_S``; it is 0 (no correction: the
+   second pass is fed the raw accelerometer) while the latest block is not labelled running,
+   before any running stride, and before the calibration is in use. Speed and calibration are
+   fixed per block at absolute positions: block ``m``'s samples use those known once block
+   ``m - D`` is done, ``D = 1 + ceil(lookahead / block)`` (3 with the defaults), because block
+   ``m - D + 1``'s window, which reaches ``lookahead_s`` past its end, is the first to need them;
+   the second pass runs just before each block, up to where its speed is fixed, so nothing
+   depends on the chunking. When running stops the speed drops to 0 ``D`` blocks after the
+   first non-running label and the second pass settles back on the first (VQF's 3 s time
+   constant). The correction reacts to a speed change within about ``D`` blocks plus half a
+   stride window, i.e. 1.5-2 s.
 3. **Calibration**: the stored one, else ``calibration.alignment.auto_calibrate`` tried on the
    session so far every ``calibration_every_s`` (at fixed grid points); after a first success it
    waits ``calibration_confirm_s`` more of movement and takes that result. Until then strides get
@@ -564,7 +584,8 @@ class StreamAnalyser:
                 self._pending.append(row)
                 if row["activity"] == c.RUNNING:
                     speed = contact_model_speed_mps(
-                        row[c.CONTACT_TIME_S], row[c.STRIDE_TIME_S], leg_length_m=leg_length_m(self.athlete),
+                        row[c.CONTACT_TIME_S], row[c.STRIDE_TIME_S],
+                        leg_length_m=leg_length_m(self.athlete),
                         scale=self.settings.stride_length_scale or 1.0,
                     )
                     if math.isfinite(speed):

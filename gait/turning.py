@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from calibration.model import SegmentCalibration
+from gait import quaternion as quat
 from gait.angles import (
     DEFAULT_HEADING_WINDOW_S,
     cardan_zxy_rad,
@@ -54,7 +55,6 @@ from gait.angles import (
     segment_orientation,
     travel_heading_rad,
 )
-from gait import quaternion as quat
 from gait.orientation import estimate_orientation
 
 __all__ = [

@@ -211,7 +211,7 @@ def main() -> None:
               f" {samples:.0f} samples of two sensors): {cpu['no']:.2f} s without,"
               f" {cpu['yes']:.2f} s"
               f" with turn compensation, i.e. {(cpu['yes'] - cpu['no']) / samples * 1e6:.2f} CPU us"
-              " per sample and sensor added (second VQF pass + correction; bench_live.md gives the"
+              " per sample and sensor added (second VQF pass + correction; bench_live.py reports the"
               " live share).", "", f"Run time {time.perf_counter() - t0:.0f} s.", ""]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines))

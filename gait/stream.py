@@ -223,7 +223,7 @@ class StreamAnalyser:
         # pass): the second pass of block m uses the speed and calibration known once block
         # m - delay is done, delay = 1 + ceil(lookahead / block) (block m - delay + 1's window is
         # the first to need block m's orientation).
-        self._orient2: dict[str, OrientationEstimator] = {}
+        self._orient2: dict[str, tuple[OrientationEstimator, int]] = {}  # and its first grid point
         self._turn_n = round(s.turn_window_s * fs)
         if s.turn_compensation and not 0 < self._turn_n < self._context_n:
             raise ValueError("turn_window_s must be positive and shorter than context_s")
@@ -335,10 +335,10 @@ class StreamAnalyser:
         for p, g in self._grids.items():
             rows = g.take(n)
             if p not in self._orient and g.has_gyroscope:
-                for passes in (self._orient, self._orient2):
-                    passes[p] = OrientationEstimator(
-                        sampling_rate_hz=self.fs, method=self.settings.orientation_method
-                    )
+                method = self.settings.orientation_method
+                self._orient[p] = OrientationEstimator(sampling_rate_hz=self.fs, method=method)
+                self._orient2[p] = (OrientationEstimator(sampling_rate_hz=self.fs, method=method),
+                                    self._n)
             if p in self._orient:
                 q = self._orient[p].update(rows[:, :3], rows[:, 3:6])
             else:
@@ -431,11 +431,13 @@ class StreamAnalyser:
             return
         bn, wn = self._block_n, self._turn_n
         while self._turn_done < upto:
-            a = self._turn_done
-            m = a // bn
+            m = self._turn_done // bn
             b = min(upto, (m + 1) * bn)
             speed, cal = self._turn_state.get(m, (0.0, None))
-            for p, est in self._orient2.items():
+            for p, (est, first) in self._orient2.items():
+                a = max(self._turn_done, first)  # the first pass started there too
+                if a >= b:
+                    continue
                 h = max(0, a - wn)
                 rows = self._level1[p].get(h, b)
                 acc, q1 = rows[a - h :, 0:3], rows[:, 11:15]

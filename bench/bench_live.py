@@ -29,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gait.stream import PipelineSettings  # noqa: E402
 from recordings.decode import RawDecoder  # noqa: E402
 from stridecue.athlete import AthleteProfile  # noqa: E402
 from stridecue.live_session import LiveAnalysis, analyser_from_config, live_config  # noqa: E402
@@ -52,9 +53,10 @@ def main() -> None:
             decoder.feed(r)
         decode_cpu = time.process_time() - t0
 
-        def run(trace: bool) -> tuple[LiveAnalysis, np.ndarray, float, list[float]]:
+        def run(trace: bool, settings: PipelineSettings | None = None,
+                ) -> tuple[LiveAnalysis, np.ndarray, float, list[float]]:
             analyser = analyser_from_config(live, athlete={}, placements=session.placements,
-                                            retain=False)
+                                            retain=False, settings=settings)
             analysis = LiveAnalysis(analyser, session.sensors)
             if trace:
                 tracemalloc.start()
@@ -76,6 +78,7 @@ def main() -> None:
 
         analysis, per_record, cpu, _ = run(trace=False)  # timing without the tracer's overhead
         _, _, _, mem = run(trace=True)  # memory (tracemalloc slows Python: not timed)
+        _, _, cpu_flat, _ = run(trace=False, settings=PipelineSettings(turn_compensation=False))
     lat = np.array(analysis.latencies_s) * 1e3
     lines = [
         "## Live pipeline (bench/bench_live.py)",
@@ -90,6 +93,9 @@ def main() -> None:
         f"| time per record: median / p99 / max | {1e3 * np.median(per_record):.3f} / "
         f"{1e3 * np.percentile(per_record, 99):.2f} / {1e3 * per_record.max():.1f} ms | |",
         f"| CPU of the live analysis | {100 * cpu / duration_s:.2f} % of one core | < 2 % |",
+        f"| of which turn compensation (second VQF pass per sensor; the same run without it:"
+        f" {100 * cpu_flat / duration_s:.2f} %) | {100 * (cpu - cpu_flat) / duration_s:.2f} %"
+        " of one core | |",
         f"| baseline in the same process: decode only | {100 * decode_cpu / duration_s:.2f} % of one core "
         f"(analysis = {cpu / max(decode_cpu, 1e-9):.1f}x decode) | |",
         f"| traced memory after each quarter | {', '.join(f'{m:.1f}' for m in mem)} MB | flat |",

@@ -10,7 +10,27 @@ where a piece happened to end:
    grid at the sacrum's rate; a grid point is decided once a later sample has arrived (or the
    sensor has fallen ``stale_after_s`` behind the sacrum: its values are held and marked invalid).
 2. **Orientation** per sensor with a gyroscope: the streaming VQF filter (exactly the batch result
-   whatever the chunking), fed grid point by grid point.
+   whatever the chunking), fed grid point by grid point. With ``turn_compensation`` (default) a
+   second VQF pass per sensor gives the orientation the blocks use: its accelerometer has the
+   bend's centripetal acceleration (speed x turn rate, :mod:`gait.turning`) removed, which
+   would otherwise lean the filter's vertical by ``atan(v omega / g)`` (3 deg on a track bend at
+   4.4 m/s) and read as obliquity. The first pass is kept for the correction itself: the turn
+   rate is the change of the segment heading (calibrated first pass) over the past
+   ``turn_window_s`` (one stride, so the pelvic rotation cancels; it lags half a window), the
+   direction the left of the present heading. The **speed** is the median contact-model speed
+   (:func:`gait.stride_length_running.contact_model_speed_mps`: contact length / contact time,
+   with ``stride_length_scale`` when the runner has one) of the last ``TURN_SPEED_STRIDES``
+   running strides that ended within ``TURN_SPEED_MAX_AGE_S``; it is 0 (no correction: the
+   second pass is fed the raw accelerometer) while the latest block is not labelled running,
+   before any running stride, and before the calibration is in use. Speed and calibration are
+   fixed per block at absolute positions: block ``m``'s samples use those known once block
+   ``m - D`` is done, ``D = 1 + ceil(lookahead / block)`` (3 with the defaults), because block
+   ``m - D + 1``'s window, which reaches ``lookahead_s`` past its end, is the first to need them;
+   the second pass runs just before each block, up to where its speed is fixed, so nothing
+   depends on the chunking. When running stops the speed drops to 0 ``D`` blocks after the
+   first non-running label and the second pass settles back on the first (VQF's 3 s time
+   constant). The correction reacts to a speed change within about ``D`` blocks plus half a
+   stride window, i.e. 1.5-2 s.
 3. **Calibration**: the stored one, else ``calibration.alignment.auto_calibrate`` tried on the
    session so far every ``calibration_every_s`` (at fixed grid points); after a first success it
    waits ``calibration_confirm_s`` more of movement and takes that result. Until then strides get
@@ -52,6 +72,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -73,7 +94,7 @@ from gait.orientation import OrientationEstimator
 from gait.signal import project_on_vertical, vertical_axis_from_gravity
 from gait.stability import StabilitySettings, stride_stability
 from gait.stride_length import walking_stride_length_m
-from gait.stride_length_running import leg_length_m, stride_yaw_rate_radps
+from gait.stride_length_running import contact_model_speed_mps, leg_length_m, stride_yaw_rate_radps
 from gait.strides import (
     MAX_STRIDE_TIME_S,
     STEP_TIME_TOLERANCE,
@@ -81,6 +102,7 @@ from gait.strides import (
     add_trunk_metrics,
     asymmetry_name,
 )
+from gait.turning import causal_centripetal_acceleration_mps2, remove_centripetal_acceleration
 from stridecue import constants as c
 
 logger = logging.getLogger(__name__)
@@ -97,6 +119,11 @@ DERIVED = (
 )
 _D = {name: k for k, name in enumerate(DERIVED)}
 _ANGLE_NAMES = DERIVED[:7]
+
+#: Turn compensation: the speed is the median of this many latest running strides...
+TURN_SPEED_STRIDES = 5
+#: ...of those ending at most this long before the block that fixes it, s.
+TURN_SPEED_MAX_AGE_S = 3.0
 
 #: Metrics whose left-minus-right difference is reported per stride.
 ASYMMETRY_METRICS = ("hip_extension_peak_deg", "thigh_angle_ic_deg", c.CONTACT_TIME_S)
@@ -127,6 +154,8 @@ class PipelineSettings:
     tap_block_s: float = 2.0
     tap_context_s: float = 10.0
     baseline_strides: int = 60  # running strides forming the personal baseline when none is given
+    turn_compensation: bool = True  # second orientation pass without the bends' centripetal acc
+    turn_window_s: float = 0.7  # window of the turn rate (one stride), s
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -202,6 +231,18 @@ class StreamAnalyser:
         self._level1: dict[str, Ring] = {}  # per sensor: grid rows (7 cols) + q (4 cols)
         self._orient: dict[str, OrientationEstimator] = {}
         self._n = 0  # grid points decided for every sensor
+        # Turn compensation (level-1 columns 7:11 = the orientation the blocks use, 11:15 = first
+        # pass): the second pass of block m uses the speed and calibration known once block
+        # m - delay is done, delay = 1 + ceil(lookahead / block) (block m - delay + 1's window is
+        # the first to need block m's orientation).
+        self._orient2: dict[str, tuple[OrientationEstimator, int]] = {}  # and its first grid point
+        self._turn_n = round(s.turn_window_s * fs)
+        if s.turn_compensation and not 0 < self._turn_n < self._context_n:
+            raise ValueError("turn_window_s must be positive and shorter than context_s")
+        self._turn_delay = 1 + math.ceil(self._look_n / self._block_n)
+        self._turn_state: dict[int, tuple[float, Calibration | None]] = {}
+        self._turn_done = 0  # grid points of the second pass
+        self._run_speeds: deque[tuple[float, float]] = deque(maxlen=TURN_SPEED_STRIDES)
         self._derived = Ring(len(DERIVED))
         self._blocks_done = 0
         self._taps_done = 0
@@ -258,7 +299,7 @@ class StreamAnalyser:
             self.origin_s = float(t[0])
             for p in self.placements:
                 self._grids[p] = SensorGrid(origin_s=self.origin_s, sampling_rate_hz=self.fs)
-                self._level1[p] = Ring(11)
+                self._level1[p] = Ring(15)
             for early in self._early:
                 self._grids[early[0]].add(*early[1:])
             self._early = []
@@ -311,14 +352,15 @@ class StreamAnalyser:
         for p, g in self._grids.items():
             rows = g.take(n)
             if p not in self._orient and g.has_gyroscope:
-                self._orient[p] = OrientationEstimator(
-                    sampling_rate_hz=self.fs, method=self.settings.orientation_method
-                )
+                method = self.settings.orientation_method
+                self._orient[p] = OrientationEstimator(sampling_rate_hz=self.fs, method=method)
+                self._orient2[p] = (OrientationEstimator(sampling_rate_hz=self.fs, method=method),
+                                    self._n)
             if p in self._orient:
                 q = self._orient[p].update(rows[:, :3], rows[:, 3:6])
             else:
                 q = np.full((n, 4), np.nan)
-            self._level1[p].append(np.hstack([rows, q]))
+            self._level1[p].append(np.hstack([rows, q, q]))  # 7:11 replaced by _turn_pass
         self._n += n
 
     def _process(self, *, final: bool) -> None:
@@ -333,8 +375,10 @@ class StreamAnalyser:
                 self._try_calibration(cal_need)
                 continue
             if block_need <= self._n and self._blocks_done * self._block_n < self._n:
+                self._turn_pass(min(self._n, (self._blocks_done + self._turn_delay) * self._block_n))
                 self._block(self._blocks_done, final=final)
                 self._blocks_done += 1
+                self._turn_snapshot()
                 self._taps(final=False)
                 continue
             break
@@ -383,6 +427,48 @@ class StreamAnalyser:
     @property
     def _calibration_ready(self) -> bool:
         return self.calibration is not None and self.calibration_source in ("stored", "auto")
+
+    # ------------------------------------------------------------------ turn compensation
+    def _turn_snapshot(self) -> None:
+        """Fix the speed and calibration of the second pass of block ``blocks_done + delay - 1``.
+
+        Speed: median of the latest running strides' contact-model speed (ending at most
+        ``TURN_SPEED_MAX_AGE_S`` ago), 0 unless the latest block is labelled running.
+        """
+        speed = 0.0
+        if self.block_labels and self.block_labels[-1] == c.RUNNING:
+            now = self._blocks_done * self._block_n - TURN_SPEED_MAX_AGE_S * self.fs
+            recent = [v for pos, v in self._run_speeds if pos >= now]
+            speed = float(np.median(recent)) if recent else 0.0
+        cal = self.calibration if self._calibration_ready else None
+        self._turn_state[self._blocks_done + self._turn_delay - 1] = (speed, cal)
+
+    def _turn_pass(self, upto: int) -> None:
+        """Second orientation pass of grid points ``[turn_done, upto)`` (level-1 columns 7:11)."""
+        if not self.settings.turn_compensation:
+            return
+        bn, wn = self._block_n, self._turn_n
+        while self._turn_done < upto:
+            m = self._turn_done // bn
+            b = min(upto, (m + 1) * bn)
+            speed, cal = self._turn_state.get(m, (0.0, None))
+            for p, (est, first) in self._orient2.items():
+                a = max(self._turn_done, first)  # the first pass started there too
+                if a >= b:
+                    continue
+                h = max(0, a - wn)
+                rows = self._level1[p].get(h, b)
+                acc, q1 = rows[a - h :, 0:3], rows[:, 11:15]
+                if speed > 0 and cal is not None and p in cal:
+                    a_c = causal_centripetal_acceleration_mps2(
+                        q1, cal[p].q_sensor_to_segment, np.full(b - h, speed),
+                        sampling_rate_hz=self.fs, window_samples=wn,
+                    )
+                    acc = remove_centripetal_acceleration(acc, q1[a - h :], a_c[a - h :])
+                rows[a - h :, 7:11] = est.update(acc, rows[a - h :, 3:6])
+            self._turn_done = b
+            if b == (m + 1) * bn:
+                self._turn_state.pop(m, None)
 
     # ------------------------------------------------------------------ blocks
     def _block(self, k: int, *, final: bool) -> None:
@@ -591,6 +677,14 @@ class StreamAnalyser:
             row = self._stride(self._ics)
             if row is not None:
                 self._pending.append(row)
+                if row["activity"] == c.RUNNING:
+                    speed = contact_model_speed_mps(
+                        row[c.CONTACT_TIME_S], row[c.STRIDE_TIME_S],
+                        leg_length_m=leg_length_m(self.athlete),
+                        scale=self.settings.stride_length_scale or 1.0,
+                    )
+                    if math.isfinite(speed):
+                        self._run_speeds.append((ic.pos, speed))
 
     def _stride(self, ics: list[_Ic]) -> dict[str, Any] | None:
         """The stride ending at the newest IC, or None (checks of ``build_strides``)."""
@@ -756,6 +850,8 @@ class StreamAnalyser:
         keep1 = self._blocks_done * self._block_n - self._context_n
         if self._walk_blocks:
             keep1 = min(keep1, self._walk_blocks[0] * self._block_n - self._walk_context_n)
+        if self.settings.turn_compensation:  # the turn rate's window behind the second pass
+            keep1 = min(keep1, self._turn_done - self._turn_n)
         if self.calibration_source == "pending" and self._next_calibration_point() is not None:
             keep1 = 0
         for ring in self._level1.values():

@@ -92,6 +92,31 @@ def leg_length_m(athlete: dict[str, float] | None) -> float:
     return LEG_LENGTH_PER_HEIGHT * 1.75
 
 
+def contact_model_speed_mps(
+    contact_time_s: float, stride_time_s: float, *, leg_length_m: float, scale: float = 1.0
+) -> float:
+    """Running speed of one stride from the ``contact`` model: contact length / contact time.
+
+    Parameters
+    ----------
+    contact_time_s, stride_time_s
+        The stride's contact time and duration, s.
+    leg_length_m
+        Leg length, m (:func:`leg_length_m`).
+    scale
+        Per-runner scale of the contact length (1.0 = uncalibrated).
+
+    Returns
+    -------
+    float
+        Speed, m/s; NaN where the contact time is missing or implausible (outside 0.05 s .. 0.6 x
+        stride time, as in :func:`running_stride_length_m`).
+    """
+    if not (0.05 < contact_time_s < 0.6 * stride_time_s):  # False for NaN
+        return math.nan
+    return scale * CONTACT_LENGTH_PER_LEG_LENGTH * leg_length_m / contact_time_s
+
+
 def stride_yaw_rate_radps(
     strides: pd.DataFrame, time_s: np.ndarray, yaw_rate_radps: np.ndarray
 ) -> np.ndarray:

@@ -25,6 +25,18 @@ The speed comes from outside (the stride table: stride length / stride time, see
 The correction depends on the heading only through its rate, so the arbitrary heading of a 6D
 filter does not matter, and it is the same for the sacrum and the thigh sensors.
 
+Streaming form
+--------------
+The streaming analysis (:class:`gait.stream.StreamAnalyser`) cannot look ahead for the centred
+heading average, so :func:`causal_centripetal_acceleration_mps2` takes the turn rate from the past
+only: the change of the segment heading over the preceding window of one stride (the pelvic
+rotation is at the same phase at both ends and cancels), divided by the window's duration. That
+rate is the mean over the window, i.e. it lags by half a window (0.35 s); against VQF's 3 s
+accelerometer time constant this leaves about a tenth of the lean for a second at the start and
+the end of a bend. The direction is the left of the segment's present heading: its stride-periodic
+rotation (+-10 deg) changes the correction by under 2 % and adds a stride-frequency part that the
+filter's low-pass removes.
+
 All functions are pure.
 """
 
@@ -33,9 +45,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from calibration.model import SegmentCalibration
+from gait import quaternion as quat
 from gait.angles import (
     DEFAULT_HEADING_WINDOW_S,
     cardan_zxy_rad,
@@ -46,6 +58,7 @@ from gait.angles import (
 from gait.orientation import estimate_orientation
 
 __all__ = [
+    "causal_centripetal_acceleration_mps2",
     "centripetal_acceleration_mps2",
     "estimate_orientation_turn_compensated",
     "remove_centripetal_acceleration",
@@ -175,9 +188,64 @@ def remove_centripetal_acceleration(
     q = np.asarray(q_sensor_to_earth, dtype=float)
     a = np.asarray(centripetal_earth_mps2, dtype=float)
     ok = np.all(np.isfinite(q), axis=1) & np.all(np.isfinite(a), axis=1) & np.any(a != 0, axis=1)
-    if np.any(ok):
-        acc[ok] -= Rotation.from_quat(q[ok], scalar_first=True).inv().apply(a[ok])
+    if np.any(ok):  # element-wise arithmetic: the same numbers however the samples are chunked
+        acc[ok] -= quat.rotate(quat.conjugate(q[ok]), a[ok])
     return acc
+
+
+def causal_centripetal_acceleration_mps2(
+    q_sensor_to_earth: np.ndarray,
+    q_sensor_to_segment: np.ndarray,
+    speed_mps: np.ndarray,
+    *,
+    sampling_rate_hz: float,
+    window_samples: int,
+) -> np.ndarray:
+    """Earth-frame centripetal acceleration from past samples only (the streaming form).
+
+    Row ``i`` uses the segment heading at rows ``i - window_samples`` and ``i``: turn rate =
+    heading change over the window / its duration, direction = left of the heading at ``i``
+    (module docs). Only element-wise arithmetic, so every row's value is the same whatever rows
+    are passed along with it.
+
+    Parameters
+    ----------
+    q_sensor_to_earth
+        (N, 4) ``[w, x, y, z]`` first-pass orientation of the sensor, history included.
+    q_sensor_to_segment
+        (4,) the sensor's calibration (its segment x axis is the heading).
+    speed_mps
+        (N,) forward speed, m/s; 0 or NaN = no correction.
+    sampling_rate_hz
+        Sampling rate, Hz.
+    window_samples
+        Window of the turn rate, samples (one stride).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 3) acceleration in the earth frame of ``q_sensor_to_earth`` (z component 0), m/s^2;
+        0 in the first ``window_samples`` rows (no history) and where the speed, the orientation
+        or a horizontal heading is missing.
+    """
+    q = np.asarray(q_sensor_to_earth, dtype=float)
+    n, w = len(q), int(window_samples)
+    out = np.zeros((n, 3))
+    if w < 1 or n <= w:
+        return out
+    axis = quat.rotate(quat.conjugate(np.asarray(q_sensor_to_segment, dtype=float)),
+                       np.array([1.0, 0.0, 0.0]))
+    fwd = quat.rotate(q, np.broadcast_to(axis, (n, 3)))
+    fx, fy = fwd[:, 0], fwd[:, 1]
+    norm = np.sqrt(fx * fx + fy * fy)
+    psi = np.arctan2(fy, fx)
+    turn = np.remainder(psi[w:] - psi[:-w] + np.pi, 2.0 * np.pi) - np.pi
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a_c = np.asarray(speed_mps, dtype=float)[w:] * turn * (sampling_rate_hz / w) / norm[w:]
+    ok = np.isfinite(a_c) & (norm[w:] > 0.1) & (norm[:-w] > 0.1) & (a_c != 0)
+    out[w:, 0] = np.where(ok, -a_c * fy[w:], 0.0)
+    out[w:, 1] = np.where(ok, a_c * fx[w:], 0.0)
+    return out
 
 
 def estimate_orientation_turn_compensated(

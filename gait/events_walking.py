@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 from scipy import signal
 
+from gait.signal import butter_sos, filtfilt_butter
 from stridecue.constants import (
     EVENT,
     GRAVITY_MPS2,
@@ -170,15 +171,17 @@ def _check_inputs(acc_mps2: np.ndarray, sampling_rate_hz: float) -> np.ndarray:
 
 
 def _lowpass(x: np.ndarray, cutoff_hz: float, fs: float, order: int = 2) -> np.ndarray:
-    sos = signal.butter(order, min(cutoff_hz, 0.45 * fs), fs=fs, output="sos")
-    padlen = min(x.shape[0] - 1, 3 * (2 * sos.shape[0] + 1) * 10)
-    return signal.sosfiltfilt(sos, x, axis=0, padlen=padlen)
+    cutoff = min(cutoff_hz, 0.45 * fs)
+    n_sections = butter_sos(order, cutoff, btype="lowpass", sampling_rate_hz=fs).shape[0]
+    padlen = min(x.shape[0] - 1, 3 * (2 * n_sections + 1) * 10)
+    return filtfilt_butter(x, order=order, cutoff_hz=cutoff, btype="lowpass", sampling_rate_hz=fs,
+                           padlen=padlen)
 
 
 def _bandpass(x: np.ndarray, band_hz: tuple[float, float], fs: float) -> np.ndarray:
-    sos = signal.butter(2, band_hz, btype="band", fs=fs, output="sos")
     padlen = min(x.shape[0] - 1, 100)
-    return signal.sosfiltfilt(sos, x, axis=0, padlen=padlen)
+    return filtfilt_butter(x, order=2, cutoff_hz=band_hz, btype="bandpass", sampling_rate_hz=fs,
+                           padlen=padlen)
 
 
 def _fill_nan(x: np.ndarray) -> np.ndarray:

@@ -53,7 +53,13 @@ from calibration.alignment import auto_calibrate
 from calibration.model import Calibration, CalibrationError
 from gait import quaternion as quat
 from gait.activity import classify_windows, merge_short_runs
-from gait.angles import hip_angles, pelvis_angles, thigh_angles, travel_heading_rad
+from gait.angles import (
+    DEFAULT_HEADING_WINDOW_S,
+    pelvis_rotation_deg,
+    pelvis_sample_angles,
+    thigh_sample_angles,
+    travel_heading_rad,
+)
 from gait.cues import Cue, CueEngine, CueRule
 from gait.events_running import assign_running_sides, detect_running_events
 from gait.events_walking import detect_walking_events
@@ -87,6 +93,16 @@ DERIVED = (
 )
 _D = {name: k for k, name in enumerate(DERIVED)}
 _ANGLE_NAMES = DERIVED[:7]
+
+#: Per-sample quantities of the blocks that depend on one grid point only (its orientation, its
+#: samples and the calibration), not on the window: computed once per grid point.
+POINTWISE = (
+    c.PELVIS_TILT_DEG, c.PELVIS_OBLIQUITY_DEG, "pelvis_yaw_rad", "thigh_angle_left_deg",
+    "thigh_angle_right_deg", "acc_earth_x_mps2", "acc_earth_y_mps2", "acc_earth_z_mps2",
+    "yaw_rate_radps", "trunk_yaw_rad",
+)
+_P = {name: k for k, name in enumerate(POINTWISE)}
+_THIGHS = ((c.THIGH_LEFT, c.LEFT), (c.THIGH_RIGHT, c.RIGHT))
 
 #: Metrics whose left-minus-right difference is reported per stride.
 ASYMMETRY_METRICS = ("hip_extension_peak_deg", "thigh_angle_ic_deg", c.CONTACT_TIME_S)
@@ -191,6 +207,8 @@ class StreamAnalyser:
         self._orient: dict[str, OrientationEstimator] = {}
         self._n = 0  # grid points decided for every sensor
         self._derived = Ring(len(DERIVED))
+        self._pointwise = Ring(len(POINTWISE))
+        self._pointwise_cal: Calibration | None = None  # the calibration _pointwise was made with
         self._blocks_done = 0
         self._taps_done = 0
         self.block_labels: list[str] = []
@@ -376,31 +394,31 @@ class StreamAnalyser:
         n = w1 - w0
         out = np.full((n, len(DERIVED)), np.nan)
         sac = self._level1[c.SACRUM].get(w0, w1)
-        acc, gyr, q_sac = sac[:, 0:3], sac[:, 3:6], sac[:, 7:11]
+        acc, q_sac = sac[:, 0:3], sac[:, 7:11]
         out[:, _D["acc_x_mps2"] : _D["acc_z_mps2"] + 1] = acc
         # A sacrum gap blanks the strides over it; a thigh gap blanks that thigh's angles only.
         out[:, _D["valid"]] = sac[:, 6] > 0
         cal = self.calibration if self._calibration_ready else None
+        pw = self._pointwise_rows(w0, w1, cal)
         has_q = bool(np.isfinite(q_sac).all())
         if cal is not None and has_q and c.SACRUM in cal:
-            pel = pelvis_angles(q_sac, cal[c.SACRUM], sampling_rate_hz=fs)
-            for col in (c.PELVIS_TILT_DEG, c.PELVIS_OBLIQUITY_DEG, c.PELVIS_ROTATION_DEG):
-                out[:, _D[col]] = pel[col].to_numpy()
-        for placement, side in ((c.THIGH_LEFT, c.LEFT), (c.THIGH_RIGHT, c.RIGHT)):
+            out[:, _D[c.PELVIS_TILT_DEG]] = pw[:, _P[c.PELVIS_TILT_DEG]]
+            out[:, _D[c.PELVIS_OBLIQUITY_DEG]] = pw[:, _P[c.PELVIS_OBLIQUITY_DEG]]
+            yaw = pw[:, _P["pelvis_yaw_rad"]]
+            heading = travel_heading_rad(
+                yaw, sampling_rate_hz=fs, heading_window_s=DEFAULT_HEADING_WINDOW_S
+            )
+            out[:, _D[c.PELVIS_ROTATION_DEG]] = pelvis_rotation_deg(yaw, heading)
+        for placement, side in _THIGHS:
             if cal is None or placement not in self._level1 or placement not in cal:
                 continue
-            rows = self._level1[placement].get(w0, w1)
-            q_th = rows[:, 7:11]
-            if not np.isfinite(q_th).all():
+            if not np.isfinite(self._level1[placement].get(w0, w1)[:, 7:11]).all():
                 continue
-            th = thigh_angles(q_th, cal[placement])[c.THIGH_ANGLE_DEG].to_numpy()
-            th = np.where(rows[:, 6] > 0, th, np.nan)  # held values of a silent sensor are not angles
+            th = pw[:, _P[f"thigh_angle_{side}_deg"]]
             out[:, _D[f"thigh_angle_{side}_deg"]] = th
-            tilt = out[:, _D[c.PELVIS_TILT_DEG]]
-            if np.isfinite(tilt).any():
-                hip = hip_angles(tilt, th)[c.HIP_FLEXION_DEG].to_numpy()
-                out[:, _D[f"hip_flexion_{side}_deg"]] = hip
-        self._trunk(out, acc, gyr, q_sac if has_q else None, cal)
+            # hip flexion = thigh angle + pelvic tilt (gait.angles.hip_angles); NaN without tilt
+            out[:, _D[f"hip_flexion_{side}_deg"]] = th + out[:, _D[c.PELVIS_TILT_DEG]]
+        self._trunk(out, acc, pw if has_q else None, cal)
         act_lo = max(0, n - self._act_n)
         acc_act = np.where(np.isfinite(acc[act_lo:]), acc[act_lo:], 0.0)
         label = c.STILL
@@ -412,23 +430,69 @@ class StreamAnalyser:
             self._events(out, w0, a, b, label)
         self._derived.append(out[a - w0 : b - w0])
 
-    def _trunk(self, out: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
-               q: np.ndarray | None, cal: Calibration | None) -> None:
+    def _pointwise_rows(self, w0: int, w1: int, cal: Calibration | None) -> np.ndarray:
+        """The per-sample quantities (:data:`POINTWISE`) over ``[w0, w1)``.
+
+        Each grid point is computed once, when a block first needs it, and again only when the
+        calibration changes (then from ``w0``): the values are those of the window at once.
+        """
+        pw = self._pointwise
+        if cal is not self._pointwise_cal or not pw.start <= w0 <= pw.end:
+            pw = self._pointwise = Ring(len(POINTWISE), start=w0)
+            self._pointwise_cal = cal
+        if pw.end < w1:
+            pw.append(self._pointwise_compute(pw.end, w1, cal))
+        return pw.get(w0, w1)
+
+    def _pointwise_compute(self, i0: int, i1: int, cal: Calibration | None) -> np.ndarray:
+        out = np.full((i1 - i0, len(POINTWISE)), np.nan)
+        sac = self._level1[c.SACRUM].get(i0, i1)
+        q = sac[:, 7:11]
+        ok = np.isfinite(q).all(axis=1)
+        if not ok.any():
+            return out
+        q = q[ok]
+        acc_e = quat.rotate(q, sac[ok, 0:3])
+        out[ok, _P["acc_earth_x_mps2"] : _P["acc_earth_z_mps2"] + 1] = acc_e
+        out[ok, _P["yaw_rate_radps"]] = quat.rotate(q, sac[ok, 3:6])[:, 2]
+        if cal is None:
+            return out
+        if c.SACRUM in cal:
+            tilt, obliquity, yaw = pelvis_sample_angles(q, cal[c.SACRUM])
+            out[ok, _P[c.PELVIS_TILT_DEG]] = tilt
+            out[ok, _P[c.PELVIS_OBLIQUITY_DEG]] = obliquity
+            out[ok, _P["pelvis_yaw_rad"]] = yaw
+            q_seg = quat.multiply(q, quat.conjugate(cal[c.SACRUM].q_sensor_to_segment))
+            fwd = quat.rotate(q_seg, np.tile([1.0, 0.0, 0.0], (len(q_seg), 1)))
+            out[ok, _P["trunk_yaw_rad"]] = np.arctan2(fwd[:, 1], fwd[:, 0])
+        for placement, side in _THIGHS:
+            if placement not in self._level1 or placement not in cal:
+                continue
+            rows = self._level1[placement].get(i0, i1)
+            ok_th = np.isfinite(rows[:, 7:11]).all(axis=1)
+            if not ok_th.any():
+                continue
+            th = np.full(len(rows), np.nan)
+            th[ok_th] = thigh_sample_angles(rows[ok_th, 7:11], cal[placement])[0]
+            # held values of a silent sensor are not angles
+            out[:, _P[f"thigh_angle_{side}_deg"]] = np.where(rows[:, 6] > 0, th, np.nan)
+        return out
+
+    def _trunk(self, out: np.ndarray, acc: np.ndarray, pw: np.ndarray | None,
+               cal: Calibration | None) -> None:
         fs = self.fs
-        if q is None:
+        if pw is None:
             a0 = np.where(np.isfinite(acc), acc, 0.0)
             up = vertical_axis_from_gravity(a0, sampling_rate_hz=fs)
             out[:, _D["vertical_mps2"]] = project_on_vertical(a0, up)
             return
-        acc_e = quat.rotate(q, acc)
+        acc_e = pw[:, _P["acc_earth_x_mps2"] : _P["acc_earth_z_mps2"] + 1]
         out[:, _D["vertical_mps2"]] = acc_e[:, 2]
-        out[:, _D["yaw_rate_radps"]] = quat.rotate(q, gyr)[:, 2]
+        out[:, _D["yaw_rate_radps"]] = pw[:, _P["yaw_rate_radps"]]
         if cal is not None and c.SACRUM in cal:
-            q_seg = quat.multiply(q, quat.conjugate(cal[c.SACRUM].q_sensor_to_segment))
-            fwd = quat.rotate(q_seg, np.tile([1.0, 0.0, 0.0], (len(q_seg), 1)))
-            yaw = np.arctan2(fwd[:, 1], fwd[:, 0])
             heading = travel_heading_rad(
-                yaw, sampling_rate_hz=fs, heading_window_s=self.settings.trunk_heading_window_s
+                pw[:, _P["trunk_yaw_rad"]], sampling_rate_hz=fs,
+                heading_window_s=self.settings.trunk_heading_window_s,
             )
             f0, f1 = np.cos(heading), np.sin(heading)
             out[:, _D["forward_mps2"]] = acc_e[:, 0] * f0 + acc_e[:, 1] * f1
@@ -664,6 +728,7 @@ class StreamAnalyser:
             keep1 = 0
         for ring in self._level1.values():
             ring.trim(keep1)
+        self._pointwise.trim(keep1)
         keep_rows = self.rows[-(2 * self.settings.stability.lde_window_strides) :]
         keep_t = keep_rows[0][c.STRIDE_START_S] if keep_rows else math.inf
         keep_d = min(

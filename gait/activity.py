@@ -26,7 +26,7 @@ from gait.events_walking import vertical_acceleration
 from stridecue.constants import GRAVITY_MPS2, RUNNING, STILL, WALKING
 from stridecue.errors import InputError
 
-__all__ = ["classify_activity", "classify_windows", "merge_short_runs"]
+__all__ = ["activity_label", "classify_activity", "classify_windows", "merge_short_runs"]
 
 _STILL_STD_MPS2 = 0.3
 _RUN_HIGH_G = 1.8
@@ -69,6 +69,35 @@ def classify_windows(
         ``start_s``, ``end_s`` (relative to sample 0), ``activity``, ``step_frequency_hz``,
         ``acc_std_mps2``, ``fv_p98_g``, ``fv_p02_g``.
     """
+    return pd.DataFrame(
+        _window_rows(acc_mps2, sampling_rate_hz, window_s),
+        columns=[
+            "start_s", "end_s", "activity", "step_frequency_hz", "acc_std_mps2", "fv_p98_g",
+            "fv_p02_g",
+        ],
+    )
+
+
+def activity_label(acc_mps2: np.ndarray, *, sampling_rate_hz: float) -> str:
+    """The label of one window: all of ``acc_mps2`` (``classify_windows`` with one window).
+
+    Parameters
+    ----------
+    acc_mps2
+        Sensor-frame specific force of the lower-back IMU, shape (n, 3), m/s^2, gravity included.
+    sampling_rate_hz
+        Sampling rate, Hz.
+
+    Returns
+    -------
+    str
+        ``still``, ``walking`` or ``running``.
+    """
+    return str(_window_rows(acc_mps2, sampling_rate_hz, len(acc_mps2) / sampling_rate_hz)[0][2])
+
+
+def _window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float) -> list[tuple]:
+    """Rows of :func:`classify_windows` (one tuple per window, its columns in order)."""
     fs = float(sampling_rate_hz)
     acc = np.asarray(acc_mps2, dtype=float)
     a_v, _ = vertical_acceleration(acc, sampling_rate_hz=fs)
@@ -98,13 +127,7 @@ def classify_windows(
         else:
             label = STILL
         rows.append((i0 / fs, i1 / fs, label, freq, sd, p98, p02))
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "start_s", "end_s", "activity", "step_frequency_hz", "acc_std_mps2", "fv_p98_g",
-            "fv_p02_g",
-        ],
-    )
+    return rows
 
 
 def _runs(labels: list[str], times: np.ndarray) -> list[list]:

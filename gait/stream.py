@@ -52,7 +52,7 @@ import pandas as pd
 from calibration.alignment import auto_calibrate
 from calibration.model import Calibration, CalibrationError
 from gait import quaternion as quat
-from gait.activity import classify_windows, merge_short_runs
+from gait.activity import activity_label, merge_short_runs
 from gait.angles import (
     DEFAULT_HEADING_WINDOW_S,
     pelvis_rotation_deg,
@@ -423,8 +423,7 @@ class StreamAnalyser:
         acc_act = np.where(np.isfinite(acc[act_lo:]), acc[act_lo:], 0.0)
         label = c.STILL
         if len(acc_act) >= int(fs):
-            label = str(classify_windows(acc_act, sampling_rate_hz=fs,
-                                         window_s=len(acc_act) / fs)["activity"].iloc[0])
+            label = activity_label(acc_act, sampling_rate_hz=fs)
         self.block_labels.append(label)
         if label in (c.RUNNING, c.WALKING):
             self._events(out, w0, a, b, label)
@@ -433,15 +432,17 @@ class StreamAnalyser:
     def _pointwise_rows(self, w0: int, w1: int, cal: Calibration | None) -> np.ndarray:
         """The per-sample quantities (:data:`POINTWISE`) over ``[w0, w1)``.
 
-        Each grid point is computed once, when a block first needs it, and again only when the
-        calibration changes (then from ``w0``): the values are those of the window at once.
+        Each grid point is computed once (with every grid point decided so far, so a whole
+        session fed at once computes them in long pieces), and again only when the calibration
+        changes (then from ``w0``). Every value depends on its own grid point only, so the
+        values do not depend on where the pieces end.
         """
         pw = self._pointwise
         if cal is not self._pointwise_cal or not pw.start <= w0 <= pw.end:
             pw = self._pointwise = Ring(len(POINTWISE), start=w0)
             self._pointwise_cal = cal
         if pw.end < w1:
-            pw.append(self._pointwise_compute(pw.end, w1, cal))
+            pw.append(self._pointwise_compute(pw.end, max(w1, self._n), cal))
         return pw.get(w0, w1)
 
     def _pointwise_compute(self, i0: int, i1: int, cal: Calibration | None) -> np.ndarray:

@@ -623,7 +623,8 @@ class StreamAnalyser:
             p0, _, p2 = pending[k]["_pos"]
             i0 = max(int(math.floor(p0)) - 2 - lo, 0)
             i1 = int(math.ceil(p2)) + 1 - lo
-            yaw_rates.append(stride_yaw_rate_radps(frame.iloc[k : k + 1], t[i0:i1], yaw[i0:i1])[0]
+            bounds = {key: [pending[k][key]] for key in (c.STRIDE_START_S, c.STRIDE_END_S)}
+            yaw_rates.append(stride_yaw_rate_radps(bounds, t[i0:i1], yaw[i0:i1])[0]
                              if np.isfinite(yaw[i0:i1]).any() else math.nan)
         frame["stride_yaw_rate_radps"] = np.asarray(yaw_rates, float)
         frame[c.STRIDE_LENGTH_M] = [self._walking_length(r, lo, d) for r in frame.to_dict("records")]

@@ -26,7 +26,8 @@ from gait.events_walking import vertical_acceleration
 from stridecue.constants import GRAVITY_MPS2, RUNNING, STILL, WALKING
 from stridecue.errors import InputError
 
-__all__ = ["STILL_STD_MPS2", "classify_activity", "classify_windows", "merge_short_runs"]
+__all__ = ["STILL_STD_MPS2", "activity_label", "classify_activity", "classify_windows",
+           "merge_short_runs"]
 
 #: Below this standard deviation of the acceleration magnitude a window is still (no movement).
 STILL_STD_MPS2 = 0.3
@@ -70,6 +71,39 @@ def classify_windows(
         ``start_s``, ``end_s`` (relative to sample 0), ``activity``, ``step_frequency_hz``,
         ``acc_std_mps2``, ``fv_p98_g``, ``fv_p02_g``.
     """
+    return pd.DataFrame(
+        _window_rows(acc_mps2, sampling_rate_hz, window_s),
+        columns=[
+            "start_s", "end_s", "activity", "step_frequency_hz", "acc_std_mps2", "fv_p98_g",
+            "fv_p02_g",
+        ],
+    )
+
+
+def activity_label(acc_mps2: np.ndarray, *, sampling_rate_hz: float) -> tuple[str, float]:
+    """The label of one window: all of ``acc_mps2`` (``classify_windows`` with one window).
+
+    Parameters
+    ----------
+    acc_mps2
+        Sensor-frame specific force of the lower-back IMU, shape (n, 3), m/s^2, gravity included.
+    sampling_rate_hz
+        Sampling rate, Hz.
+
+    Returns
+    -------
+    label : str
+        ``still``, ``walking`` or ``running``.
+    acc_std_mps2 : float
+        Standard deviation of the acceleration magnitude (NaN when most samples are missing);
+        below :data:`STILL_STD_MPS2` nothing moves.
+    """
+    row = _window_rows(acc_mps2, sampling_rate_hz, len(acc_mps2) / sampling_rate_hz)[0]
+    return str(row[2]), float(row[4])
+
+
+def _window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float) -> list[tuple]:
+    """Rows of :func:`classify_windows` (one tuple per window, its columns in order)."""
     fs = float(sampling_rate_hz)
     acc = np.asarray(acc_mps2, dtype=float)
     a_v, _ = vertical_acceleration(acc, sampling_rate_hz=fs)
@@ -99,13 +133,7 @@ def classify_windows(
         else:
             label = STILL
         rows.append((i0 / fs, i1 / fs, label, freq, sd, p98, p02))
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "start_s", "end_s", "activity", "step_frequency_hz", "acc_std_mps2", "fv_p98_g",
-            "fv_p02_g",
-        ],
-    )
+    return rows
 
 
 def _runs(labels: list[str], times: np.ndarray) -> list[list]:

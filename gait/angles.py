@@ -192,6 +192,51 @@ def _wrap_pi(x: np.ndarray) -> np.ndarray:
     return (x + np.pi) % (2 * np.pi) - np.pi
 
 
+def pelvis_sample_angles(
+    q_sensor_to_earth: np.ndarray, calibration: SegmentCalibration
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The per-sample part of :func:`pelvis_angles` (everything but the travel heading).
+
+    Parameters
+    ----------
+    q_sensor_to_earth
+        (N, 4) ``[w, x, y, z]`` orientation of the sacrum sensor.
+    calibration
+        The sacrum's :class:`~calibration.model.SegmentCalibration`.
+
+    Returns
+    -------
+    tilt_deg, obliquity_deg, yaw_rad : numpy.ndarray
+        (N,) each: pelvic tilt and obliquity (neutral removed) and the pelvis yaw to pass with a
+        travel heading to :func:`pelvis_rotation_deg`; NaN where the orientation is invalid.
+    """
+    q_seg = segment_orientation(q_sensor_to_earth, calibration)
+    yaw, frontal, sagittal = cardan_zxy_rad(q_seg)
+    return (
+        np.degrees(sagittal) - calibration.neutral_sagittal_deg,
+        np.degrees(frontal) - calibration.neutral_frontal_deg,
+        yaw,
+    )
+
+
+def pelvis_rotation_deg(yaw_rad: np.ndarray, heading_rad: np.ndarray) -> np.ndarray:
+    """Pelvis rotation: the pelvis yaw relative to the travel heading, wrapped to +-180 deg.
+
+    Parameters
+    ----------
+    yaw_rad
+        (N,) pelvis yaw (:func:`pelvis_sample_angles`), radians.
+    heading_rad
+        (N,) travel heading in the same earth frame (:func:`travel_heading_rad`), radians.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) ``pelvis_rotation_deg`` (+ pelvis turned left, right side forward).
+    """
+    return np.degrees(_wrap_pi(yaw_rad - heading_rad))
+
+
 def pelvis_angles(
     q_sensor_to_earth: np.ndarray,
     calibration: SegmentCalibration,
@@ -223,8 +268,7 @@ def pelvis_angles(
     pandas.DataFrame
         ``pelvis_tilt_deg``, ``pelvis_obliquity_deg``, ``pelvis_rotation_deg`` (N rows).
     """
-    q_seg = segment_orientation(q_sensor_to_earth, calibration)
-    yaw, frontal, sagittal = cardan_zxy_rad(q_seg)
+    tilt, obliquity, yaw = pelvis_sample_angles(q_sensor_to_earth, calibration)
     if isinstance(heading_reference, str):
         if heading_reference == "moving_average":
             heading = travel_heading_rad(
@@ -244,13 +288,24 @@ def pelvis_angles(
             raise ValueError(
                 f"heading_reference must have shape {yaw.shape}, got {heading.shape}"
             )
-    rotation = _wrap_pi(yaw - heading)
     return pd.DataFrame(
         {
-            PELVIS_TILT_DEG: np.degrees(sagittal) - calibration.neutral_sagittal_deg,
-            PELVIS_OBLIQUITY_DEG: np.degrees(frontal) - calibration.neutral_frontal_deg,
-            PELVIS_ROTATION_DEG: np.degrees(rotation),
+            PELVIS_TILT_DEG: tilt,
+            PELVIS_OBLIQUITY_DEG: obliquity,
+            PELVIS_ROTATION_DEG: pelvis_rotation_deg(yaw, heading),
         }
+    )
+
+
+def thigh_sample_angles(
+    q_sensor_to_earth: np.ndarray, calibration: SegmentCalibration
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays of :func:`thigh_angles`: ``(thigh_angle_deg, thigh_abduction_deg)``, (N,) each."""
+    _, frontal, sagittal = cardan_zxy_rad(segment_orientation(q_sensor_to_earth, calibration))
+    abd_sign = -1.0 if calibration.side == "right" else 1.0
+    return (
+        -np.degrees(sagittal) - calibration.neutral_sagittal_deg,
+        abd_sign * (np.degrees(frontal) - calibration.neutral_frontal_deg),
     )
 
 
@@ -270,14 +325,8 @@ def thigh_angles(q_sensor_to_earth: np.ndarray, calibration: SegmentCalibration)
         ``thigh_angle_deg`` (+ flexion: knee ahead of the hip) and ``thigh_abduction_deg``
         (+ knee away from the midline), both 0 in the standing calibration pose.
     """
-    _, frontal, sagittal = cardan_zxy_rad(segment_orientation(q_sensor_to_earth, calibration))
-    abd_sign = -1.0 if calibration.side == "right" else 1.0
-    return pd.DataFrame(
-        {
-            THIGH_ANGLE_DEG: -np.degrees(sagittal) - calibration.neutral_sagittal_deg,
-            THIGH_ABDUCTION_DEG: abd_sign * (np.degrees(frontal) - calibration.neutral_frontal_deg),
-        }
-    )
+    thigh, abduction = thigh_sample_angles(q_sensor_to_earth, calibration)
+    return pd.DataFrame({THIGH_ANGLE_DEG: thigh, THIGH_ABDUCTION_DEG: abduction})
 
 
 def hip_angles(pelvis_tilt_deg: np.ndarray, thigh_angle_deg: np.ndarray) -> pd.DataFrame:

@@ -526,6 +526,30 @@ def _stance_windows(ic_idx: np.ndarray, n: int, width: int) -> list[slice]:
     return out
 
 
+def _window_means(x: np.ndarray, wins: list[slice]) -> np.ndarray:
+    """``np.nanmean(x[w])`` of every window ``w`` (NaN where it holds no finite sample).
+
+    Windows of equal length are averaged together as the rows of one array: each row is summed
+    exactly as the window on its own would be, so the means are ``np.nanmean``'s bit for bit.
+    """
+    out = np.full(len(wins), np.nan)
+    if not wins:
+        return out
+    starts = np.array([w.start for w in wins], dtype=np.int64)
+    lengths = np.array([len(range(*w.indices(len(x)))) for w in wins], dtype=np.int64)
+    for length in np.unique(lengths):
+        if length == 0:
+            continue
+        rows = np.flatnonzero(lengths == length)
+        m = x[starts[rows, None] + np.arange(length)]
+        nan = np.isnan(m)
+        total = np.sum(np.where(nan, 0.0, m), axis=1)
+        count = np.sum(~nan, axis=1, dtype=np.intp)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[rows] = np.where(np.isfinite(m).any(axis=1), total / count, np.nan)
+    return out
+
+
 def assign_running_sides(
     ic_idx: np.ndarray,
     *,
@@ -598,7 +622,7 @@ def assign_running_sides(
     votes = np.zeros(len(ic))
     for x, sign in signals:
         wins = _stance_windows(ic, len(x), width)
-        means = np.array([np.nanmean(x[w]) if np.isfinite(x[w]).any() else np.nan for w in wins])
+        means = _window_means(x, wins)
         centred = means - np.nanmedian(means) if np.isfinite(means).any() else means
         spread = np.nanstd(centred) if np.isfinite(centred).sum() > 1 else np.nan
         if not np.isfinite(spread) or spread == 0:

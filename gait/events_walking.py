@@ -55,7 +55,6 @@ extra contact makes one step twice too long or two steps too short), and the cad
 
 from __future__ import annotations
 
-import functools
 import warnings
 from dataclasses import dataclass
 
@@ -63,6 +62,7 @@ import numpy as np
 import pandas as pd
 from scipy import signal
 
+from gait.signal import butter_sos, filtfilt_butter
 from stridecue.constants import (
     EVENT,
     GRAVITY_MPS2,
@@ -176,24 +176,18 @@ def _check_inputs(acc_mps2: np.ndarray, sampling_rate_hz: float) -> np.ndarray:
     return acc
 
 
-@functools.lru_cache(maxsize=64)
-def _butter_sos(order: int, cutoff_hz: float | tuple[float, float], btype: str, fs: float) -> np.ndarray:
-    """Butterworth second-order sections, designed once per setting (the stream filters every
-    block with the same few filters). Shared: callers must not modify the array."""
-    sos = signal.butter(order, cutoff_hz, btype=btype, fs=fs, output="sos")
-    return sos
-
-
 def _lowpass(x: np.ndarray, cutoff_hz: float, fs: float, order: int = 2) -> np.ndarray:
-    sos = _butter_sos(order, min(cutoff_hz, 0.45 * fs), "low", float(fs))
-    padlen = min(x.shape[0] - 1, 3 * (2 * sos.shape[0] + 1) * 10)
-    return signal.sosfiltfilt(sos, x, axis=0, padlen=padlen)
+    cutoff = min(cutoff_hz, 0.45 * fs)
+    n_sections = butter_sos(order, cutoff, btype="lowpass", sampling_rate_hz=fs).shape[0]
+    padlen = min(x.shape[0] - 1, 3 * (2 * n_sections + 1) * 10)
+    return filtfilt_butter(x, order=order, cutoff_hz=cutoff, btype="lowpass", sampling_rate_hz=fs,
+                           padlen=padlen)
 
 
 def _bandpass(x: np.ndarray, band_hz: tuple[float, float], fs: float) -> np.ndarray:
-    sos = _butter_sos(2, tuple(band_hz), "band", float(fs))
     padlen = min(x.shape[0] - 1, 100)
-    return signal.sosfiltfilt(sos, x, axis=0, padlen=padlen)
+    return filtfilt_butter(x, order=2, cutoff_hz=band_hz, btype="bandpass", sampling_rate_hz=fs,
+                           padlen=padlen)
 
 
 def _fill_nan(x: np.ndarray) -> np.ndarray:

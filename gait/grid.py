@@ -22,11 +22,11 @@ __all__ = ["Ring", "SensorGrid"]
 class Ring:
     """Rows addressed by absolute index ``[start, end)``; append at the end, trim at the start."""
 
-    def __init__(self, width: int, dtype: type = float) -> None:
+    def __init__(self, width: int, dtype: type = float, *, start: int = 0) -> None:
         self._data = np.empty((256, width), dtype=dtype)
         self._off = 0  # row of _data holding absolute index `start`
-        self.start = 0
-        self.end = 0
+        self.start = start
+        self.end = start
 
     def append(self, rows: np.ndarray) -> None:
         """Append rows (shape (n, width))."""

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import signal as sps
 
+from gait.signal import filtfilt_butter
+
 LAP_COLUMNS = ("lap", "start_s", "end_s", "duration_s", "distance_m", "source")
 
 
@@ -75,8 +77,8 @@ def detect_double_taps(
     acc = np.nan_to_num(np.asarray(acc_mps2, float))
     if fs < 2.5 * tap_highpass_hz or len(acc) < int(fs):
         return np.zeros(0, int)
-    sos = sps.butter(4, tap_highpass_hz, btype="highpass", fs=fs, output="sos")
-    hp = np.linalg.norm(sps.sosfiltfilt(sos, acc, axis=0), axis=1)
+    hp = np.linalg.norm(filtfilt_butter(acc, order=4, cutoff_hz=tap_highpass_hz, btype="highpass",
+                                        sampling_rate_hz=fs), axis=1)
     per = int(fs)
     n_sec = len(hp) // per
     sec_max = hp[: n_sec * per].reshape(n_sec, per).max(axis=1)

@@ -5,14 +5,17 @@ Pure functions on numpy arrays; no I/O.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
+from scipy.signal import butter, sosfilt, sosfilt_zi
 
 __all__ = [
+    "butter_sos",
     "crossing_down",
     "crossing_up",
+    "filtfilt_butter",
     "lowpass_zero_phase",
     "project_on_vertical",
     "vertical_axis_from_gravity",
@@ -29,6 +32,105 @@ def _fill_nan_linear(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     good = np.flatnonzero(~nan)
     filled[nan] = np.interp(np.flatnonzero(nan), good, x[good])
     return filled, nan
+
+
+@functools.lru_cache(maxsize=256)
+def _butter_design(
+    order: int, cutoff_hz: float | tuple[float, float], btype: str, sampling_rate_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
+    sos = butter(order, cutoff_hz, btype=btype, fs=sampling_rate_hz, output="sos")
+    return sos, sosfilt_zi(sos)  # shared by every caller of the cache: never modified
+
+
+def butter_sos(
+    order: int, cutoff_hz: float | tuple[float, float], *, btype: str, sampling_rate_hz: float
+) -> np.ndarray:
+    """Butterworth design as second-order sections, designed once per parameter set.
+
+    Parameters
+    ----------
+    order
+        Butterworth order (of one pass; per band edge for ``"bandpass"``).
+    cutoff_hz
+        Cutoff, Hz, or ``(low, high)`` for a band.
+    btype
+        ``"lowpass"``, ``"highpass"``, ``"bandpass"`` (or scipy's short forms).
+    sampling_rate_hz
+        Sampling rate, Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_sections, 6)``, exactly ``scipy.signal.butter(..., output="sos")`` (a copy).
+    """
+    return _butter_design(order, _cutoff_key(cutoff_hz), btype, float(sampling_rate_hz))[0].copy()
+
+
+def _cutoff_key(cutoff_hz: float | tuple[float, float] | np.ndarray) -> float | tuple[float, ...]:
+    if np.ndim(cutoff_hz) == 0:
+        return float(cutoff_hz)
+    return tuple(float(f) for f in np.asarray(cutoff_hz).ravel())
+
+
+def filtfilt_butter(
+    x: np.ndarray,
+    *,
+    order: int,
+    cutoff_hz: float | tuple[float, float],
+    btype: str,
+    sampling_rate_hz: float,
+    axis: int = 0,
+    padlen: int | None = None,
+) -> np.ndarray:
+    """Forward-backward Butterworth filter: ``scipy.signal.sosfiltfilt`` with a cached design.
+
+    The same operations as ``sosfiltfilt(butter(...), x, axis=axis, padlen=padlen)`` (odd
+    extension, steady-state initial conditions scaled by the first sample, forward then backward
+    pass), so the result is identical, but the design and its initial conditions are computed
+    once per parameter set instead of on every call.
+
+    Parameters
+    ----------
+    x
+        Signal (no NaN), filtered along ``axis``.
+    order, cutoff_hz, btype, sampling_rate_hz
+        The design, as in :func:`butter_sos`.
+    axis
+        Axis of time.
+    padlen
+        Samples of odd extension at each end; None: scipy's default ``3 * (2 n_sections + 1)``
+        (less the sections with zeros at the origin).
+
+    Returns
+    -------
+    numpy.ndarray
+        Filtered signal, shape of ``x``.
+    """
+    sos, zi = _butter_design(order, _cutoff_key(cutoff_hz), btype, float(sampling_rate_hz))
+    x = np.asarray(x, dtype=float)
+    axis = axis % x.ndim
+    n_sections = sos.shape[0]
+    if padlen is None:
+        ntaps = 2 * n_sections + 1 - min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum())
+        padlen = 3 * int(ntaps)
+    if x.shape[axis] <= padlen:
+        raise ValueError(
+            f"The length of the input vector x must be greater than padlen, which is {padlen}."
+        )
+    xt = np.moveaxis(x, axis, 0)
+    if padlen > 0:
+        ext = np.concatenate(
+            (2 * xt[:1] - xt[padlen:0:-1], xt, 2 * xt[-1:] - xt[-2 : -(padlen + 2) : -1]), axis=0
+        )
+    else:
+        ext = xt
+    zi = zi.reshape([n_sections, 2] + [1] * (x.ndim - 1))
+    y, _ = sosfilt(sos, ext, axis=0, zi=zi * ext[:1])
+    y, _ = sosfilt(sos, y[::-1], axis=0, zi=zi * y[-1:])
+    y = y[::-1]
+    if padlen > 0:
+        y = y[padlen:-padlen]
+    return np.moveaxis(y, 0, axis)
 
 
 def lowpass_zero_phase(
@@ -63,7 +165,8 @@ def lowpass_zero_phase(
             f"sampling_rate_hz and cutoff_hz must be positive, got {sampling_rate_hz}, {cutoff_hz}"
         )
     cutoff = min(cutoff_hz, 0.45 * sampling_rate_hz)
-    sos = butter(order, cutoff, btype="low", fs=sampling_rate_hz, output="sos")
+    sos, _ = _butter_design(order, float(cutoff), "lowpass", float(sampling_rate_hz))
+    n_sections = sos.shape[0]
     if x.ndim == 1:
         cols = [x]
     else:
@@ -74,8 +177,9 @@ def lowpass_zero_phase(
             out.append(np.full(col.shape, np.nan))
             continue
         filled, nan = _fill_nan_linear(col)
-        padlen = min(3 * (2 * len(sos) + 1), len(filled) - 1)
-        y = sosfiltfilt(sos, filled, padlen=padlen)
+        padlen = min(3 * (2 * n_sections + 1), len(filled) - 1)
+        y = filtfilt_butter(filled, order=order, cutoff_hz=cutoff, btype="lowpass",
+                            sampling_rate_hz=sampling_rate_hz, padlen=padlen)
         y[nan] = np.nan
         out.append(y)
     return out[0] if x.ndim == 1 else np.column_stack(out)

@@ -83,8 +83,14 @@ import pandas as pd
 from calibration.alignment import auto_calibrate
 from calibration.model import Calibration, CalibrationError
 from gait import quaternion as quat
-from gait.activity import STILL_STD_MPS2, classify_windows, merge_short_runs
-from gait.angles import hip_angles, pelvis_angles, thigh_angles, travel_heading_rad
+from gait.activity import STILL_STD_MPS2, activity_label, merge_short_runs
+from gait.angles import (
+    DEFAULT_HEADING_WINDOW_S,
+    pelvis_rotation_deg,
+    pelvis_sample_angles,
+    thigh_sample_angles,
+    travel_heading_rad,
+)
 from gait.cues import Cue, CueEngine, CueRule
 from gait.events_running import assign_running_sides, detect_running_events
 from gait.events_walking import MAX_WALKING_STEP_S, MIN_WALKING_CONTACTS, detect_walking_events
@@ -124,6 +130,16 @@ _ANGLE_NAMES = DERIVED[:7]
 TURN_SPEED_STRIDES = 5
 #: ...of those ending at most this long before the block that fixes it, s.
 TURN_SPEED_MAX_AGE_S = 3.0
+
+#: Per-sample quantities of the blocks that depend on one grid point only (its orientation, its
+#: samples and the calibration), not on the window: computed once per grid point.
+POINTWISE = (
+    c.PELVIS_TILT_DEG, c.PELVIS_OBLIQUITY_DEG, "pelvis_yaw_rad", "thigh_angle_left_deg",
+    "thigh_angle_right_deg", "acc_earth_x_mps2", "acc_earth_y_mps2", "acc_earth_z_mps2",
+    "yaw_rate_radps", "trunk_yaw_rad",
+)
+_P = {name: k for k, name in enumerate(POINTWISE)}
+_THIGHS = ((c.THIGH_LEFT, c.LEFT), (c.THIGH_RIGHT, c.RIGHT))
 
 #: Metrics whose left-minus-right difference is reported per stride.
 ASYMMETRY_METRICS = ("hip_extension_peak_deg", "thigh_angle_ic_deg", c.CONTACT_TIME_S)
@@ -244,6 +260,8 @@ class StreamAnalyser:
         self._turn_done = 0  # grid points of the second pass
         self._run_speeds: deque[tuple[float, float]] = deque(maxlen=TURN_SPEED_STRIDES)
         self._derived = Ring(len(DERIVED))
+        self._pointwise = Ring(len(POINTWISE))
+        self._pointwise_cal: Calibration | None = None  # the calibration _pointwise was made with
         self._blocks_done = 0
         self._taps_done = 0
         self.block_labels: list[str] = []
@@ -480,38 +498,37 @@ class StreamAnalyser:
         n = w1 - w0
         out = np.full((n, len(DERIVED)), np.nan)
         sac = self._level1[c.SACRUM].get(w0, w1)
-        acc, gyr, q_sac = sac[:, 0:3], sac[:, 3:6], sac[:, 7:11]
+        acc, q_sac = sac[:, 0:3], sac[:, 7:11]
         out[:, _D["acc_x_mps2"] : _D["acc_z_mps2"] + 1] = acc
         # A sacrum gap blanks the strides over it; a thigh gap blanks that thigh's angles only.
         out[:, _D["valid"]] = sac[:, 6] > 0
         cal = self.calibration if self._calibration_ready else None
+        pw = self._pointwise_rows(w0, w1, cal)
         has_q = bool(np.isfinite(q_sac).all())
         if cal is not None and has_q and c.SACRUM in cal:
-            pel = pelvis_angles(q_sac, cal[c.SACRUM], sampling_rate_hz=fs)
-            for col in (c.PELVIS_TILT_DEG, c.PELVIS_OBLIQUITY_DEG, c.PELVIS_ROTATION_DEG):
-                out[:, _D[col]] = pel[col].to_numpy()
-        for placement, side in ((c.THIGH_LEFT, c.LEFT), (c.THIGH_RIGHT, c.RIGHT)):
+            out[:, _D[c.PELVIS_TILT_DEG]] = pw[:, _P[c.PELVIS_TILT_DEG]]
+            out[:, _D[c.PELVIS_OBLIQUITY_DEG]] = pw[:, _P[c.PELVIS_OBLIQUITY_DEG]]
+            yaw = pw[:, _P["pelvis_yaw_rad"]]
+            heading = travel_heading_rad(
+                yaw, sampling_rate_hz=fs, heading_window_s=DEFAULT_HEADING_WINDOW_S
+            )
+            out[:, _D[c.PELVIS_ROTATION_DEG]] = pelvis_rotation_deg(yaw, heading)
+        for placement, side in _THIGHS:
             if cal is None or placement not in self._level1 or placement not in cal:
                 continue
-            rows = self._level1[placement].get(w0, w1)
-            q_th = rows[:, 7:11]
-            if not np.isfinite(q_th).all():
+            if not np.isfinite(self._level1[placement].get(w0, w1)[:, 7:11]).all():
                 continue
-            th = thigh_angles(q_th, cal[placement])[c.THIGH_ANGLE_DEG].to_numpy()
-            th = np.where(rows[:, 6] > 0, th, np.nan)  # held values of a silent sensor are not angles
+            th = pw[:, _P[f"thigh_angle_{side}_deg"]]
             out[:, _D[f"thigh_angle_{side}_deg"]] = th
-            tilt = out[:, _D[c.PELVIS_TILT_DEG]]
-            if np.isfinite(tilt).any():
-                hip = hip_angles(tilt, th)[c.HIP_FLEXION_DEG].to_numpy()
-                out[:, _D[f"hip_flexion_{side}_deg"]] = hip
-        self._trunk(out, acc, gyr, q_sac if has_q else None, cal)
+            # hip flexion = thigh angle + pelvic tilt (gait.angles.hip_angles); NaN without tilt
+            out[:, _D[f"hip_flexion_{side}_deg"]] = th + out[:, _D[c.PELVIS_TILT_DEG]]
+        self._trunk(out, acc, pw if has_q else None, cal)
         act_lo = max(0, n - self._act_n)
         acc_act = np.where(np.isfinite(acc[act_lo:]), acc[act_lo:], 0.0)
         label, moving = c.STILL, False
         if len(acc_act) >= int(fs):
-            window = classify_windows(acc_act, sampling_rate_hz=fs, window_s=len(acc_act) / fs)
-            label = str(window["activity"].iloc[0])
-            moving = bool(window["acc_std_mps2"].iloc[0] >= STILL_STD_MPS2)
+            label, acc_std_mps2 = activity_label(acc_act, sampling_rate_hz=fs)
+            moving = acc_std_mps2 >= STILL_STD_MPS2
         # Walking is not the classifier's label: it is where walking contacts form a rhythm
         # (see _walking_contact), so a block is still until its contacts say otherwise.
         self.block_labels.append(c.RUNNING if label == c.RUNNING else c.STILL)
@@ -527,23 +544,73 @@ class StreamAnalyser:
                 self._walking_blocks(k - lag, end=w1)
         self._derived.append(out[a - w0 : b - w0])
 
-    def _trunk(self, out: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
-               q: np.ndarray | None, cal: Calibration | None) -> None:
+    def _pointwise_rows(self, w0: int, w1: int, cal: Calibration | None) -> np.ndarray:
+        """The per-sample quantities (:data:`POINTWISE`) over ``[w0, w1)``.
+
+        Each grid point is computed once (with every grid point decided so far, so a whole
+        session fed at once computes them in long pieces), and again only when the calibration
+        changes (then from ``w0``). Every value depends on its own grid point only, so the
+        values do not depend on where the pieces end.
+        """
+        pw = self._pointwise
+        if cal is not self._pointwise_cal or not pw.start <= w0 <= pw.end:
+            pw = self._pointwise = Ring(len(POINTWISE), start=w0)
+            self._pointwise_cal = cal
+        if pw.end < w1:
+            # orientations are final up to _turn_done (the second pass) or every decided point
+            ready = self._turn_done if self.settings.turn_compensation else self._n
+            pw.append(self._pointwise_compute(pw.end, max(w1, ready), cal))
+        return pw.get(w0, w1)
+
+    def _pointwise_compute(self, i0: int, i1: int, cal: Calibration | None) -> np.ndarray:
+        out = np.full((i1 - i0, len(POINTWISE)), np.nan)
+        sac = self._level1[c.SACRUM].get(i0, i1)
+        q = sac[:, 7:11]
+        ok = np.isfinite(q).all(axis=1)
+        if not ok.any():
+            return out
+        q = q[ok]
+        acc_e = quat.rotate(q, sac[ok, 0:3])
+        out[ok, _P["acc_earth_x_mps2"] : _P["acc_earth_z_mps2"] + 1] = acc_e
+        out[ok, _P["yaw_rate_radps"]] = quat.rotate(q, sac[ok, 3:6])[:, 2]
+        if cal is None:
+            return out
+        if c.SACRUM in cal:
+            tilt, obliquity, yaw = pelvis_sample_angles(q, cal[c.SACRUM])
+            out[ok, _P[c.PELVIS_TILT_DEG]] = tilt
+            out[ok, _P[c.PELVIS_OBLIQUITY_DEG]] = obliquity
+            out[ok, _P["pelvis_yaw_rad"]] = yaw
+            q_seg = quat.multiply(q, quat.conjugate(cal[c.SACRUM].q_sensor_to_segment))
+            fwd = quat.rotate(q_seg, np.tile([1.0, 0.0, 0.0], (len(q_seg), 1)))
+            out[ok, _P["trunk_yaw_rad"]] = np.arctan2(fwd[:, 1], fwd[:, 0])
+        for placement, side in _THIGHS:
+            if placement not in self._level1 or placement not in cal:
+                continue
+            rows = self._level1[placement].get(i0, i1)
+            ok_th = np.isfinite(rows[:, 7:11]).all(axis=1)
+            if not ok_th.any():
+                continue
+            th = np.full(len(rows), np.nan)
+            th[ok_th] = thigh_sample_angles(rows[ok_th, 7:11], cal[placement])[0]
+            # held values of a silent sensor are not angles
+            out[:, _P[f"thigh_angle_{side}_deg"]] = np.where(rows[:, 6] > 0, th, np.nan)
+        return out
+
+    def _trunk(self, out: np.ndarray, acc: np.ndarray, pw: np.ndarray | None,
+               cal: Calibration | None) -> None:
         fs = self.fs
-        if q is None:
+        if pw is None:
             a0 = np.where(np.isfinite(acc), acc, 0.0)
             up = vertical_axis_from_gravity(a0, sampling_rate_hz=fs)
             out[:, _D["vertical_mps2"]] = project_on_vertical(a0, up)
             return
-        acc_e = quat.rotate(q, acc)
+        acc_e = pw[:, _P["acc_earth_x_mps2"] : _P["acc_earth_z_mps2"] + 1]
         out[:, _D["vertical_mps2"]] = acc_e[:, 2]
-        out[:, _D["yaw_rate_radps"]] = quat.rotate(q, gyr)[:, 2]
+        out[:, _D["yaw_rate_radps"]] = pw[:, _P["yaw_rate_radps"]]
         if cal is not None and c.SACRUM in cal:
-            q_seg = quat.multiply(q, quat.conjugate(cal[c.SACRUM].q_sensor_to_segment))
-            fwd = quat.rotate(q_seg, np.tile([1.0, 0.0, 0.0], (len(q_seg), 1)))
-            yaw = np.arctan2(fwd[:, 1], fwd[:, 0])
             heading = travel_heading_rad(
-                yaw, sampling_rate_hz=fs, heading_window_s=self.settings.trunk_heading_window_s
+                pw[:, _P["trunk_yaw_rad"]], sampling_rate_hz=fs,
+                heading_window_s=self.settings.trunk_heading_window_s,
             )
             f0, f1 = np.cos(heading), np.sin(heading)
             out[:, _D["forward_mps2"]] = acc_e[:, 0] * f0 + acc_e[:, 1] * f1
@@ -745,7 +812,8 @@ class StreamAnalyser:
             p0, _, p2 = pending[k]["_pos"]
             i0 = max(int(math.floor(p0)) - 2 - lo, 0)
             i1 = int(math.ceil(p2)) + 1 - lo
-            yaw_rates.append(stride_yaw_rate_radps(frame.iloc[k : k + 1], t[i0:i1], yaw[i0:i1])[0]
+            bounds = {key: [pending[k][key]] for key in (c.STRIDE_START_S, c.STRIDE_END_S)}
+            yaw_rates.append(stride_yaw_rate_radps(bounds, t[i0:i1], yaw[i0:i1])[0]
                              if np.isfinite(yaw[i0:i1]).any() else math.nan)
         frame["stride_yaw_rate_radps"] = np.asarray(yaw_rates, float)
         frame[c.STRIDE_LENGTH_M] = [self._walking_length(r, lo, d) for r in frame.to_dict("records")]
@@ -856,6 +924,7 @@ class StreamAnalyser:
             keep1 = 0
         for ring in self._level1.values():
             ring.trim(keep1)
+        self._pointwise.trim(keep1)
         keep_rows = self.rows[-(2 * self.settings.stability.lde_window_strides) :]
         keep_t = keep_rows[0][c.STRIDE_START_S] if keep_rows else math.inf
         keep_d = min(

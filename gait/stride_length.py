@@ -37,9 +37,9 @@ import warnings
 from typing import Literal
 
 import numpy as np
-from scipy import signal
 
-from gait.events_walking import _butter_sos, vertical_acceleration
+from gait.events_walking import vertical_acceleration
+from gait.signal import filtfilt_butter
 from stridecue.errors import InputError
 
 __all__ = [
@@ -65,8 +65,8 @@ Method = Literal["mobilised", "per_step", "highpass"]
 
 
 def _highpass(x: np.ndarray, fs: float, cutoff_hz: float = _HIGHPASS_HZ) -> np.ndarray:
-    sos = _butter_sos(4, cutoff_hz, "high", float(fs))
-    return signal.sosfiltfilt(sos, x, padlen=min(len(x) - 1, 3 * int(fs)))
+    return filtfilt_butter(x, order=4, cutoff_hz=cutoff_hz, btype="highpass", sampling_rate_hz=fs,
+                           axis=-1, padlen=min(len(x) - 1, 3 * int(fs)))
 
 
 def step_vertical_excursion_m(

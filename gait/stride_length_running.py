@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,7 +120,7 @@ def contact_model_speed_mps(
 
 
 def stride_yaw_rate_radps(
-    strides: pd.DataFrame, time_s: np.ndarray, yaw_rate_radps: np.ndarray
+    strides: pd.DataFrame | Mapping[str, Any], time_s: np.ndarray, yaw_rate_radps: np.ndarray
 ) -> np.ndarray:
     """Mean yaw rate about the earth vertical over each stride (IC to IC of the same foot).
 
@@ -128,7 +130,7 @@ def stride_yaw_rate_radps(
     Parameters
     ----------
     strides
-        Stride table with ``start_s`` and ``end_s``.
+        Stride table with ``start_s`` and ``end_s`` (or a mapping of those columns to arrays).
     time_s
         Sample times, s, shape (N,).
     yaw_rate_radps
@@ -142,7 +144,9 @@ def stride_yaw_rate_radps(
     """
     yaw = np.asarray(yaw_rate_radps, float)
     t = np.asarray(time_s, float)
-    out = np.full(len(strides), np.nan)
+    start = np.asarray(strides[c.STRIDE_START_S], float)
+    end = np.asarray(strides[c.STRIDE_END_S], float)
+    out = np.full(len(start), np.nan)
     if len(t) < 2:
         return out
     # Trapezoid cumulative integral: the stride mean is a difference of two lookups.
@@ -151,8 +155,6 @@ def stride_yaw_rate_radps(
     bad = ~np.isfinite(seg)
     cum = np.concatenate([[0.0], np.cumsum(np.where(bad, 0.0, seg))])
     cum_bad = np.concatenate([[0], np.cumsum(bad)])
-    start = strides[c.STRIDE_START_S].to_numpy(float)
-    end = strides[c.STRIDE_END_S].to_numpy(float)
     ok = np.isfinite(start) & np.isfinite(end) & (end > start) & (start >= t[0]) & (end <= t[-1])
     i0 = np.clip(np.searchsorted(t, start), 0, len(t) - 1)
     i1 = np.clip(np.searchsorted(t, end), 0, len(t) - 1)

@@ -19,6 +19,7 @@ ORDER = [
     ("pipeline", "Speed and memory of the whole pipeline"),
     ("bridge", "Bluetooth codecs and ingest speed"),
     ("live", "Live pipeline: cue latency, CPU, memory"),
+    ("live_long", "Live pipeline over two hours: memory"),
     ("orientation", "Orientation on BROAD (optical truth) and speed"),
     ("events_running", "Running events on sacrum-running (force plate)"),
     ("events_thigh", "Thigh-refined running events (simulator only)"),

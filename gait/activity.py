@@ -122,7 +122,7 @@ def _window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float)
             continue
         sd = float(np.std(mag[i0:i1][ok]))
         fv = f_v[i0:i1][ok]
-        p98, p02 = float(np.percentile(fv, 98)), float(np.percentile(fv, 2))
+        p98, p02 = (float(v) for v in np.percentile(fv, [98, 2]))  # one partition for both
         freq, periodicity = _step_frequency_hz(fv, fs)
         if sd < STILL_STD_MPS2:
             label = STILL

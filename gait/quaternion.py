@@ -253,10 +253,17 @@ def rotate(q_a_to_b: np.ndarray, v_a: np.ndarray) -> np.ndarray:
     """
     q, one_q = _as_2d(q_a_to_b, 4, "q_a_to_b")
     v, one_v = _as_2d(v_a, 3, "v_a")
-    w = q[:, :1]
-    u = q[:, 1:]
-    t = 2.0 * np.cross(u, v)
-    out = v + w * t + np.cross(u, t)
+    # v + w t + u x t with t = 2 u x v, written per component: the same operations in the same
+    # order as with numpy.cross (bit for bit), without its per-call axis handling.
+    w, u0, u1, u2 = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    v0, v1, v2 = v[:, 0], v[:, 1], v[:, 2]
+    t0 = 2.0 * (u1 * v2 - u2 * v1)
+    t1 = 2.0 * (u2 * v0 - u0 * v2)
+    t2 = 2.0 * (u0 * v1 - u1 * v0)
+    out = np.empty((max(len(q), len(v)), 3))
+    out[:, 0] = v0 + w * t0 + (u1 * t2 - u2 * t1)
+    out[:, 1] = v1 + w * t1 + (u2 * t0 - u0 * t2)
+    out[:, 2] = v2 + w * t2 + (u0 * t1 - u1 * t0)
     return out[0] if (one_q and one_v) else out
 
 

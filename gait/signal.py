@@ -11,6 +11,11 @@ import warnings
 import numpy as np
 from scipy.signal import butter, sosfilt, sosfilt_zi
 
+try:  # the compiled loop under scipy.signal.sosfilt (its checks and axis moves cost more here)
+    from scipy.signal._sosfilt import _sosfilt
+except ImportError:  # pragma: no cover - other scipy layouts: the public function
+    _sosfilt = None
+
 __all__ = [
     "butter_sos",
     "crossing_down",
@@ -117,20 +122,29 @@ def filtfilt_butter(
         raise ValueError(
             f"The length of the input vector x must be greater than padlen, which is {padlen}."
         )
-    xt = np.moveaxis(x, axis, 0)
+    xt = np.moveaxis(x, axis, 0) if axis else x
     if padlen > 0:
         ext = np.concatenate(
             (2 * xt[:1] - xt[padlen:0:-1], xt, 2 * xt[-1:] - xt[-2 : -(padlen + 2) : -1]), axis=0
         )
     else:
         ext = xt
-    zi = zi.reshape([n_sections, 2] + [1] * (x.ndim - 1))
-    y, _ = sosfilt(sos, ext, axis=0, zi=zi * ext[:1])
-    y, _ = sosfilt(sos, y[::-1], axis=0, zi=zi * y[-1:])
-    y = y[::-1]
+    if _sosfilt is None:
+        zi = zi.reshape([n_sections, 2] + [1] * (x.ndim - 1))
+        y, _ = sosfilt(sos, ext, axis=0, zi=zi * ext[:1])
+        y, _ = sosfilt(sos, y[::-1], axis=0, zi=zi * y[-1:])
+        y = y[::-1]
+    else:
+        # scipy's sosfilt on (signals, time) rows, each signal through the same loop: forward,
+        # then backward on the reversed result, initial conditions scaled by the first sample
+        lanes = np.array(ext.reshape(len(ext), -1).T, order="C")
+        _sosfilt(sos, lanes, zi[None] * lanes[:, None, None, 0])
+        lanes = np.array(lanes[:, ::-1], order="C")
+        _sosfilt(sos, lanes, zi[None] * lanes[:, None, None, 0])
+        y = lanes[:, ::-1].T.reshape(ext.shape)
     if padlen > 0:
         y = y[padlen:-padlen]
-    return np.moveaxis(y, 0, axis)
+    return np.moveaxis(y, 0, axis) if axis else y
 
 
 def lowpass_zero_phase(

@@ -88,6 +88,32 @@ def autocorrelation_at(signal: np.ndarray, lag: int) -> float:
     return float(np.dot(x[:-lag], x[lag:]) / (n - lag) / var)
 
 
+def _nearest_outside_window(
+    tree: cKDTree, points: np.ndarray, refs: np.ndarray, theiler: int, usable: int
+) -> np.ndarray:
+    """Index of each point's nearest neighbour at least ``theiler + 1`` samples away, -1 if none.
+
+    The k nearest neighbours come sorted by distance, so the first one outside the window is the
+    same whatever k, as long as one is found: a few neighbours are asked for first, and the whole
+    window plus two (which must hold one outside it) only for the points without one.
+    """
+    k_all = min(usable, 2 * theiler + 3)
+    out = np.full(len(refs), -1, dtype=np.int64)
+    todo = np.arange(len(refs))
+    for k in (min(k_all, 16), k_all):
+        if not len(todo):
+            break
+        _, idx = tree.query(points[todo], k=k)
+        idx = idx.reshape(len(todo), -1)
+        ok = (np.abs(idx - refs[todo, None]) > theiler) & (idx < usable)
+        first = np.argmax(ok, axis=1)
+        rows = np.arange(len(todo))
+        found = ok[rows, first]
+        out[todo[found]] = idx[rows, first][found]
+        todo = todo[~found]
+    return out
+
+
 def local_divergence_exponent(
     signal: np.ndarray, stride_bounds: np.ndarray, settings: StabilitySettings
 ) -> float:
@@ -115,17 +141,13 @@ def local_divergence_exponent(
     usable = n - horizon
     tree = cKDTree(emb[:usable])
     theiler = int(settings.lde_theiler_strides * per)
-    k = min(usable, 2 * theiler + 3)
     refs = np.arange(0, usable, settings.lde_reference_step)
-    _, idx = tree.query(emb[refs], k=k)
-    ok = np.abs(idx - refs[:, None]) > theiler
-    first = np.argmax(ok, axis=1)
-    rows = np.arange(len(refs))
-    has = ok[rows, first]
+    i_nn = _nearest_outside_window(tree, emb[refs], refs, theiler, usable)
+    has = i_nn >= 0
     if not has.any():
         return math.nan
     i_ref = refs[has]
-    i_nn = idx[rows, first][has]
+    i_nn = i_nn[has]
     steps = np.arange(horizon + 1)
     d = np.linalg.norm(emb[i_ref[:, None] + steps] - emb[i_nn[:, None] + steps], axis=2)
     with np.errstate(divide="ignore"):

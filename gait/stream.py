@@ -50,8 +50,8 @@ where a piece happened to end:
    blocks an accepted run spans are labelled walking (a running block ends a run).
 5. **Strides**: consecutive initial contacts of alternating feet, the checks of
    :func:`gait.strides.build_strides` with a causal local step-time median; per-stride metrics from
-   the block outputs over the stride (:func:`gait.strides.add_angle_metrics`,
-   :func:`gait.strides.add_trunk_metrics`), asymmetry against the other side's latest stride,
+   the block outputs over the stride (:func:`gait.strides.angle_metrics`,
+   :func:`gait.strides.trunk_metrics`), asymmetry against the other side's latest stride,
    stability over trailing windows of strides, data quality (a stride over a gap is flagged and
    its metrics blanked); then the cue engine.
 6. **Finish** (end of the session, the same for both): laps from key presses or double taps
@@ -104,9 +104,9 @@ from gait.stride_length_running import contact_model_speed_mps, leg_length_m, st
 from gait.strides import (
     MAX_STRIDE_TIME_S,
     STEP_TIME_TOLERANCE,
-    add_angle_metrics,
-    add_trunk_metrics,
+    angle_metrics,
     asymmetry_name,
+    trunk_metrics,
 )
 from gait.turning import causal_centripetal_acceleration_mps2, remove_centripetal_acceleration
 from stridecue import constants as c
@@ -798,30 +798,34 @@ class StreamAnalyser:
         hi = self._derived.end
         d = self._derived.get(lo, hi)
         t = self._t(np.arange(lo, hi))
-        frame = pd.DataFrame(pending)
+        start = np.array([r[c.STRIDE_START_S] for r in pending], float)
+        end = np.array([r[c.STRIDE_END_S] for r in pending], float)
+        contact = np.array([r[c.CONTACT_TIME_S] for r in pending], float)
         named = {name: (t, d[:, _D[name]]) for name in _ANGLE_NAMES if np.isfinite(d[:, _D[name]]).any()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            frame = add_angle_metrics(frame, named)
+            cols = angle_metrics(start, end, np.array([r[c.SIDE] for r in pending], object),
+                                 contact, named)
             fwd = d[:, _D["forward_mps2"]]
-            frame = add_trunk_metrics(frame, t, d[:, _D["vertical_mps2"]],
-                                      fwd if np.isfinite(fwd).any() else None)
+            cols["vertical_oscillation_m"], cols["braking_mps"] = trunk_metrics(
+                start, end, contact, t, d[:, _D["vertical_mps2"]],
+                fwd if np.isfinite(fwd).any() else None)
         yaw = d[:, _D["yaw_rate_radps"]]
         yaw_rates = []
-        for k in range(len(frame)):  # each over a window anchored to its stride (a cumulative sum)
+        for k in range(len(pending)):  # each over a window anchored to its stride (a cumulative sum)
             p0, _, p2 = pending[k]["_pos"]
             i0 = max(int(math.floor(p0)) - 2 - lo, 0)
             i1 = int(math.ceil(p2)) + 1 - lo
             bounds = {key: [pending[k][key]] for key in (c.STRIDE_START_S, c.STRIDE_END_S)}
             yaw_rates.append(stride_yaw_rate_radps(bounds, t[i0:i1], yaw[i0:i1])[0]
                              if np.isfinite(yaw[i0:i1]).any() else math.nan)
-        frame["stride_yaw_rate_radps"] = np.asarray(yaw_rates, float)
-        frame[c.STRIDE_LENGTH_M] = [self._walking_length(r, lo, d) for r in frame.to_dict("records")]
-        leg = leg_length_m(self.athlete)
-        if "thigh_angle_ic_deg" in frame:
-            frame["foot_contact_distance_m"] = leg * np.sin(np.radians(frame["thigh_angle_ic_deg"]))
+        cols["stride_yaw_rate_radps"] = np.asarray(yaw_rates, float)
+        cols[c.STRIDE_LENGTH_M] = np.array([self._walking_length(r, lo, d) for r in pending], float)
+        cols["foot_contact_distance_m"] = (
+            leg_length_m(self.athlete) * np.sin(np.radians(cols["thigh_angle_ic_deg"])))
         valid = d[:, _D["valid"]] > 0
-        for row in frame.to_dict("records"):
+        for k, row in enumerate(pending):
+            row.update({name: float(values[k]) for name, values in cols.items()})
             i0 = int(math.floor(row["_pos"][0])) - lo
             i2 = int(math.ceil(row["_pos"][2])) - lo
             row["gap_crossed"] = bool(not valid[max(i0, 0) : i2 + 1].all())

@@ -94,6 +94,15 @@ def build_strides(
     return pd.DataFrame(rows)
 
 
+#: Columns of :func:`angle_metrics`, in order.
+ANGLE_METRICS = (
+    "pelvis_tilt_mean_deg", "pelvis_tilt_range_deg", "pelvis_tilt_peak_anterior_deg",
+    "pelvis_obliquity_range_deg", "pelvis_drop_deg", "pelvis_rotation_range_deg",
+    "thigh_angle_ic_deg", "thigh_angle_to_deg", "thigh_excursion_deg", "hip_flexion_ic_deg",
+    "hip_flexion_peak_deg", "hip_extension_peak_deg",
+)
+
+
 def add_angle_metrics(
     strides: pd.DataFrame,
     angles: Mapping[str, tuple[np.ndarray, np.ndarray]],
@@ -110,22 +119,44 @@ def add_angle_metrics(
         ``pelvis_obliquity_deg``, ``pelvis_rotation_deg``, ``thigh_angle_left_deg``,
         ``thigh_angle_right_deg``, ``hip_flexion_left_deg``, ``hip_flexion_right_deg``.
         Missing series leave their metrics NaN.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``strides`` with the columns :data:`ANGLE_METRICS` (:func:`angle_metrics`).
     """
     out = strides.copy()
-    cols = {
-        "pelvis_tilt_mean_deg": [],
-        "pelvis_tilt_range_deg": [],
-        "pelvis_tilt_peak_anterior_deg": [],
-        "pelvis_obliquity_range_deg": [],
-        "pelvis_drop_deg": [],
-        "pelvis_rotation_range_deg": [],
-        "thigh_angle_ic_deg": [],
-        "thigh_angle_to_deg": [],
-        "thigh_excursion_deg": [],
-        "hip_flexion_ic_deg": [],
-        "hip_flexion_peak_deg": [],
-        "hip_extension_peak_deg": [],
-    }
+    cols = angle_metrics(
+        strides[c.STRIDE_START_S].to_numpy(float), strides[c.STRIDE_END_S].to_numpy(float),
+        strides[c.SIDE].to_numpy(), strides[c.CONTACT_TIME_S].to_numpy(float), angles,
+    )
+    for name, values in cols.items():
+        out[name] = values
+    return out
+
+
+def angle_metrics(
+    start_s: np.ndarray,
+    end_s: np.ndarray,
+    side: np.ndarray,
+    contact_time_s: np.ndarray,
+    angles: Mapping[str, tuple[np.ndarray, np.ndarray]],
+) -> dict[str, np.ndarray]:
+    """The arrays behind :func:`add_angle_metrics`: one value per stride and metric.
+
+    Parameters
+    ----------
+    start_s, end_s, side, contact_time_s
+        (M,) each: the strides' start and end (s), side and contact time (s, NaN unknown).
+    angles
+        Name to ``(time_s, values_deg)`` as in :func:`add_angle_metrics`.
+
+    Returns
+    -------
+    dict
+        :data:`ANGLE_METRICS` name to an (M,) float array.
+    """
+    cols: dict[str, list[float]] = {name: [] for name in ANGLE_METRICS}
 
     def window(name: str, t0: float, t1: float) -> np.ndarray:
         if name not in angles:
@@ -134,9 +165,7 @@ def add_angle_metrics(
         i0, i1 = np.searchsorted(t, [t0, t1])
         return v[i0:i1]
 
-    for row in strides.itertuples(index=False):
-        t0, t1 = row.start_s, row.end_s
-        side = row.side
+    for t0, t1, side_k, contact_k in zip(start_s, end_s, side, contact_time_s, strict=True):
         tilt = window(c.PELVIS_TILT_DEG, t0, t1)
         obl = window(c.PELVIS_OBLIQUITY_DEG, t0, t1)
         rot = window(c.PELVIS_ROTATION_DEG, t0, t1)
@@ -150,43 +179,40 @@ def add_angle_metrics(
         cols["pelvis_rotation_range_deg"].append(float(np.ptp(rot)) if len(rot) else math.nan)
         # Drop of the swing side during this foot's contact: stance on the left -> the right side
         # (swing) drops -> obliquity rises (+ = left side up); stance right -> obliquity falls.
-        contact = row.contact_time_s if math.isfinite(row.contact_time_s) else 0.5 * (t1 - t0) * 0.5
+        contact = contact_k if math.isfinite(contact_k) else 0.5 * (t1 - t0) * 0.5
         stance = window(c.PELVIS_OBLIQUITY_DEG, t0, t0 + contact)
-        if len(stance) and side in (c.LEFT, c.RIGHT):
-            sign = 1.0 if side == c.LEFT else -1.0
+        if len(stance) and side_k in (c.LEFT, c.RIGHT):
+            sign = 1.0 if side_k == c.LEFT else -1.0
             cols["pelvis_drop_deg"].append(float(np.max(sign * (stance - stance[0]))))
         else:
             cols["pelvis_drop_deg"].append(math.nan)
 
-        thigh_name = f"thigh_angle_{side}_deg"
-        hip_name = f"hip_flexion_{side}_deg"
-        th = window(thigh_name, t0, t1)
+        th = window(f"thigh_angle_{side_k}_deg", t0, t1)
         cols["thigh_excursion_deg"].append(float(np.ptp(th)) if len(th) else math.nan)
-        hip = window(hip_name, t0, t1)
+        hip = window(f"hip_flexion_{side_k}_deg", t0, t1)
         cols["hip_flexion_peak_deg"].append(float(np.max(hip)) if len(hip) else math.nan)
         cols["hip_extension_peak_deg"].append(float(-np.min(hip)) if len(hip) else math.nan)
     # Values at IC and toe-off: one interpolation per series for all strides.
-    starts = strides[c.STRIDE_START_S].to_numpy(float)
-    to_s = starts + strides[c.CONTACT_TIME_S].to_numpy(float)
-    sides = strides[c.SIDE].to_numpy()
+    starts = np.asarray(start_s, float)
+    to_s = starts + np.asarray(contact_time_s, float)
+    sides = np.asarray(side)
+    out = {name: np.asarray(values, float) for name, values in cols.items()}
     for key, prefix, at in (
         ("thigh_angle_ic_deg", "thigh_angle", starts),
         ("thigh_angle_to_deg", "thigh_angle", to_s),
         ("hip_flexion_ic_deg", "hip_flexion", starts),
     ):
-        values = np.full(len(strides), np.nan)
-        for side in (c.LEFT, c.RIGHT):
-            name = f"{prefix}_{side}_deg"
+        values = np.full(len(starts), np.nan)
+        for side_k in (c.LEFT, c.RIGHT):
+            name = f"{prefix}_{side_k}_deg"
             if name not in angles:
                 continue
             t, v = angles[name]
-            mask = (sides == side) & np.isfinite(at)
+            mask = (sides == side_k) & np.isfinite(at)
             if len(t) and mask.any():
                 inside = mask & (at >= t[0]) & (at <= t[-1])
                 values[inside] = np.interp(at[inside], t, v)
-        cols[key] = list(values)
-    for name, values in cols.items():
-        out[name] = np.asarray(values, float) if len(values) else np.empty(0)
+        out[key] = values
     return out
 
 
@@ -202,12 +228,44 @@ def add_trunk_metrics(
     vertical specific force is gravity) integrated twice with the velocity's mean and the position's
     linear trend removed; peak-to-trough of the sacrum. Braking: the forward acceleration, minus
     its stride mean, integrated from IC; the forward speed lost from IC to its minimum during
-    contact (m/s, positive).
+    contact (m/s, positive). The columns ``vertical_oscillation_m`` and ``braking_mps`` of
+    :func:`trunk_metrics`, added to a copy of ``strides``.
     """
     out = strides.copy()
+    out["vertical_oscillation_m"], out["braking_mps"] = trunk_metrics(
+        strides[c.STRIDE_START_S].to_numpy(float), strides[c.STRIDE_END_S].to_numpy(float),
+        strides[c.CONTACT_TIME_S].to_numpy(float), time_s, acc_vertical_mps2, acc_forward_mps2,
+    )
+    return out
+
+
+def trunk_metrics(
+    start_s: np.ndarray,
+    end_s: np.ndarray,
+    contact_time_s: np.ndarray,
+    time_s: np.ndarray,
+    acc_vertical_mps2: np.ndarray,
+    acc_forward_mps2: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays behind :func:`add_trunk_metrics`.
+
+    Parameters
+    ----------
+    start_s, end_s, contact_time_s
+        (M,) each: the strides' start and end and their contact time (NaN unknown), s.
+    time_s, acc_vertical_mps2, acc_forward_mps2
+        (N,) samples: time, earth-vertical and forward specific force (m/s^2; forward None
+        without orientation).
+
+    Returns
+    -------
+    vertical_oscillation_m, braking_mps : numpy.ndarray
+        (M,) each; NaN where the stride holds fewer than 10 samples (braking also without a
+        forward signal or a contact time).
+    """
     osc, brk = [], []
-    for row in strides.itertuples(index=False):
-        i0, i1 = np.searchsorted(time_s, [row.start_s, row.end_s])
+    for t0, t1, contact in zip(start_s, end_s, contact_time_s, strict=True):
+        i0, i1 = np.searchsorted(time_s, [t0, t1])
         if i1 - i0 < 10:
             osc.append(math.nan)
             brk.append(math.nan)
@@ -221,16 +279,14 @@ def add_trunk_metrics(
         p = np.cumsum(v * dt)
         p -= np.polyval(np.polyfit(t - t[0], p, 1), t - t[0])
         osc.append(float(np.ptp(p)))
-        if acc_forward_mps2 is None or not math.isfinite(row.contact_time_s):
+        if acc_forward_mps2 is None or not math.isfinite(contact):
             brk.append(math.nan)
             continue
         af = acc_forward_mps2[i0:i1]
         vf = np.cumsum((af - np.mean(af)) * dt)
-        n_contact = max(2, int(np.searchsorted(t, row.start_s + row.contact_time_s)))
+        n_contact = max(2, int(np.searchsorted(t, t0 + contact)))
         brk.append(float(vf[0] - np.min(vf[:n_contact])))
-    out["vertical_oscillation_m"] = np.asarray(osc, float)
-    out["braking_mps"] = np.asarray(brk, float)
-    return out
+    return np.asarray(osc, float), np.asarray(brk, float)
 
 
 def asymmetry_name(metric: str) -> str:

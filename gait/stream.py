@@ -39,8 +39,11 @@ where a piece happened to end:
    is computed, once the grid reaches ``(k+1) B + lookahead``, from the window
    ``[k B - context, (k+1) B + lookahead)``: anatomical angles (pelvis, thighs, hips), the sacrum
    acceleration in the travel frame, the running label (from the ``activity_window_s`` ending
-   at the window's end, :func:`gait.activity.classify_windows`), and the running events in a
-   running block; only the block's own samples and events are kept.
+   at the window's end, :func:`gait.activity.activity_label`), and the running events in a
+   running block; only the block's own samples and events are kept. What depends on one grid
+   point only (its orientation, samples and the calibration: angles, earth-frame acceleration,
+   yaw rate) is computed once per grid point (:data:`POINTWISE`), after its second orientation
+   pass; only the windowed quantities (travel headings, filters, detectors) per window.
    **Walking** is found by its rhythm, not by the window classifier (which calls slow, shuffling
    and turning walking still): every moving block that is not running is queued, and every
    ``walking_lag_s`` the walking detector runs once over the queued blocks of the period before

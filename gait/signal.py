@@ -217,14 +217,7 @@ def crossing_up(x: np.ndarray, level: float, start: int, stop: int) -> float:
         Linearly interpolated position where ``x`` first rises through ``level`` (from below to at
         or above); NaN if it never does in the range.
     """
-    start = max(int(start), 0)
-    stop = min(int(stop), len(x))
-    seg = x[start:stop]
-    hit = np.flatnonzero((seg[:-1] < level) & (seg[1:] >= level))
-    if hit.size == 0:
-        return float("nan")
-    k = start + int(hit[0])
-    return k + (level - x[k]) / (x[k + 1] - x[k])
+    return _crossing(x, level, start, stop, rising=True)
 
 
 def crossing_down(x: np.ndarray, level: float, start: int, stop: int) -> float:
@@ -245,14 +238,20 @@ def crossing_down(x: np.ndarray, level: float, start: int, stop: int) -> float:
         Linearly interpolated position where ``x`` last falls through ``level`` (from at or above
         to below); NaN if it never does in the range.
     """
+    return _crossing(x, level, start, stop, rising=False)
+
+
+def _crossing(x: np.ndarray, level: float, start: int, stop: int, *, rising: bool) -> float:
+    """The first rising or the last falling crossing (see :func:`crossing_up`/``_down``)."""
     start = max(int(start), 0)
     stop = min(int(stop), len(x))
     seg = x[start:stop]
-    hit = np.flatnonzero((seg[:-1] >= level) & (seg[1:] < level))
+    below, above = seg < level, seg >= level  # NaN is neither
+    hit = np.flatnonzero(below[:-1] & above[1:] if rising else above[:-1] & below[1:])
     if hit.size == 0:
         return float("nan")
-    k = start + int(hit[-1])
-    return k + (x[k] - level) / (x[k] - x[k + 1])
+    k = start + int(hit[0] if rising else hit[-1])
+    return k + (level - x[k]) / (x[k + 1] - x[k])  # exact negatives: the same for both
 
 
 def vertical_axis_from_gravity(

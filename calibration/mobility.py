@@ -177,7 +177,8 @@ class StraightLegRaiseResult:
     passed
         ``peak_elevation_deg >= target_deg`` (False when the value is NaN).
     peak_abduction_deg
-        Out-of-plane movement at the peak (a leg moving sideways inflates nothing but is flagged).
+        Largest out-of-plane (sideways) movement of the knee during the check, degrees (a leg
+        moving sideways inflates nothing but is flagged above 15 degrees).
     flags
         Quality flags: ``"not_lying_flat"``, ``"no_still_baseline"``, ``"leg_moved_sideways"``,
         ``"no_data"``.
@@ -319,11 +320,12 @@ def straight_leg_raise(
         flags.append("no_still_baseline")
     k = int(np.nanargmax(elevation))
     peak = float(elevation[k] - base_elev)
-    # sideways: the horizontal heading of the knee at the peak vs at baseline (only meaningful
-    # while the thigh is not near vertical)
+    # sideways: the horizontal heading of the knee vs at baseline, weighted by the cosine of the
+    # elevation (about the knee's angle out of the plane of the raise, and well conditioned near
+    # vertical), at its largest over the check
     head0 = float(np.degrees(np.angle(np.nanmean(np.exp(1j * np.radians(heading[base]))))))
-    side = float(np.abs((heading[k] - head0 + 180.0) % 360.0 - 180.0))
-    side = side * float(np.cos(np.radians(elevation[k])))
+    out_of_plane = np.abs((heading - head0 + 180.0) % 360.0 - 180.0) * np.cos(np.radians(elevation))
+    side = float(np.nanmax(out_of_plane))
     if side > 15.0:
         flags.append("leg_moved_sideways")
     return StraightLegRaiseResult(

@@ -38,9 +38,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.transform import Rotation
 
 from calibration.model import SegmentCalibration
+from gait import quaternion as quat
 from stridecue.constants import (
     HIP_FLEXION_DEG,
     PELVIS_OBLIQUITY_DEG,
@@ -61,8 +61,11 @@ def _quaternions(q: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise ValueError(f"{name} must be (N, 4) [w, x, y, z] quaternions, got shape {arr.shape}")
-    norm = np.linalg.norm(arr, axis=1)
-    ok = np.all(np.isfinite(arr), axis=1) & (norm > 1e-9)
+    norm = np.sqrt(np.einsum("ij,ij->i", arr, arr))
+    ok = norm > 1e-9  # False for NaN
+    if ok.all() and np.isfinite(norm).all():
+        return arr / norm[:, None], ok
+    ok &= np.isfinite(norm)
     if not np.all(ok):
         warnings.warn(
             f"{int(np.sum(~ok))} of {len(arr)} orientation samples are missing or invalid; "
@@ -101,8 +104,7 @@ def segment_orientation(
         (N, 4) ``[w, x, y, z]``; NaN rows where the input is invalid.
     """
     q, ok = _quaternions(q_sensor_to_earth, "q_sensor_to_earth")
-    r_seg_to_sensor = Rotation.from_quat(_q_sensor_to_segment(calibration), scalar_first=True).inv()
-    out = (Rotation.from_quat(q, scalar_first=True) * r_seg_to_sensor).as_quat(scalar_first=True)
+    out = quat.multiply(q, quat.conjugate(_q_sensor_to_segment(calibration)))
     out[~ok] = np.nan
     return out
 
@@ -122,11 +124,39 @@ def cardan_zxy_rad(q_segment_to_earth: np.ndarray) -> tuple[np.ndarray, np.ndarr
         medio-lateral axis, radians. ``R = Rz(yaw) Rx(frontal) Ry(sagittal)``.
     """
     arr = np.asarray(q_segment_to_earth, dtype=float)
-    ok = np.all(np.isfinite(arr), axis=1)
-    safe = np.where(ok[:, None], arr, [1.0, 0.0, 0.0, 0.0])
-    eul = Rotation.from_quat(safe, scalar_first=True).as_euler("ZXY")
-    eul[~ok] = np.nan
-    return eul[:, 0], eul[:, 1], eul[:, 2]
+    w, x, y, z = arr.T
+    # Elements of R = Rz(yaw) Rx(frontal) Ry(sagittal) from the quaternion (normalised by its
+    # squared norm): R21 = sin(frontal), R20 = -cos(frontal) sin(sagittal),
+    # R22 = cos(frontal) cos(sagittal), R01 = -sin(yaw) cos(frontal), R11 = cos(yaw) cos(frontal).
+    s = 2.0 / (w * w + x * x + y * y + z * z)
+    r21 = s * (y * z + w * x)
+    r20 = s * (x * z - w * y)
+    r22 = 1.0 - s * (x * x + y * y)
+    r01 = s * (x * y - w * z)
+    r11 = 1.0 - s * (x * x + z * z)
+    frontal = np.arctan2(r21, np.hypot(r20, r22))
+    return np.arctan2(-r01, r11), frontal, np.arctan2(-r20, r22)
+
+
+def forward_heading_rad(q_segment_to_earth: np.ndarray) -> np.ndarray:
+    """Heading of the segment's anterior (x) axis projected on the horizontal plane.
+
+    Unlike the Cardan yaw of :func:`cardan_zxy_rad`, this is where the segment points, whatever
+    its frontal-plane angle: ``atan2(R10, R00)`` of its rotation matrix.
+
+    Parameters
+    ----------
+    q_segment_to_earth
+        (N, 4) ``[w, x, y, z]``; NaN rows give NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) heading, radians (+ counter-clockwise seen from above).
+    """
+    w, x, y, z = np.asarray(q_segment_to_earth, dtype=float).T
+    s = 2.0 / (w * w + x * x + y * y + z * z)
+    return np.arctan2(s * (x * y + w * z), 1.0 - s * (y * y + z * z))
 
 
 def moving_average_nan(x: np.ndarray, *, window_samples: int) -> np.ndarray:
@@ -148,19 +178,26 @@ def moving_average_nan(x: np.ndarray, *, window_samples: int) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     n = max(int(window_samples), 1)
     finite = np.isfinite(x)
-    csum = np.concatenate([[0.0], np.cumsum(np.where(finite, x, 0.0))])
-    ccount = np.concatenate([[0], np.cumsum(finite)])
     idx = np.arange(len(x))
     lo = np.clip(idx - n // 2, 0, len(x))
     hi = np.clip(idx - n // 2 + n, 0, len(x))
+    csum = np.empty(len(x) + 1)
+    csum[0] = 0.0
+    if finite.all():  # the common case: the same sums, without the masking
+        np.cumsum(x, out=csum[1:])
+        return (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+    np.cumsum(np.where(finite, x, 0.0), out=csum[1:])
+    ccount = np.concatenate([[0], np.cumsum(finite)])
     count = ccount[hi] - ccount[lo]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, (csum[hi] - csum[lo]) / np.maximum(count, 1), np.nan)
 
 
 def _unwrap_nan(angle_rad: np.ndarray) -> np.ndarray:
-    out = np.full_like(angle_rad, np.nan)
     ok = np.isfinite(angle_rad)
+    if ok.all():
+        return np.unwrap(angle_rad)
+    out = np.full_like(angle_rad, np.nan)
     out[ok] = np.unwrap(angle_rad[ok])
     return out
 

@@ -84,11 +84,12 @@ import numpy as np
 import pandas as pd
 
 from calibration.alignment import auto_calibrate
-from calibration.model import Calibration, CalibrationError
+from calibration.model import Calibration, CalibrationError, SegmentCalibration
 from gait import quaternion as quat
 from gait.activity import STILL_STD_MPS2, activity_label, merge_short_runs
 from gait.angles import (
     DEFAULT_HEADING_WINDOW_S,
+    forward_heading_rad,
     pelvis_rotation_deg,
     pelvis_sample_angles,
     thigh_sample_angles,
@@ -111,7 +112,11 @@ from gait.strides import (
     asymmetry_name,
     trunk_metrics,
 )
-from gait.turning import causal_centripetal_acceleration_mps2, remove_centripetal_acceleration
+from gait.turning import (
+    causal_centripetal_from_forward_mps2,
+    remove_centripetal_acceleration,
+    segment_forward_columns,
+)
 from stridecue import constants as c
 
 logger = logging.getLogger(__name__)
@@ -256,6 +261,8 @@ class StreamAnalyser:
         # the first to need block m's orientation).
         self._orient2: dict[str, tuple[OrientationEstimator, int]] = {}  # and its first grid point
         self._turn_n = round(s.turn_window_s * fs)
+        # per sensor: the first pass's segment forward axis (_forward_rows) and its calibration
+        self._forward: dict[str, tuple[Ring, SegmentCalibration]] = {}
         if s.turn_compensation and not 0 < self._turn_n < self._context_n:
             raise ValueError("turn_window_s must be positive and shorter than context_s")
         self._turn_delay = 1 + math.ceil(self._look_n / self._block_n)
@@ -479,17 +486,32 @@ class StreamAnalyser:
                     continue
                 h = max(0, a - wn)
                 rows = self._level1[p].get(h, b)
-                acc, q1 = rows[a - h :, 0:3], rows[:, 11:15]
+                acc = rows[a - h :, 0:3]
                 if speed > 0 and cal is not None and p in cal:
-                    a_c = causal_centripetal_acceleration_mps2(
-                        q1, cal[p].q_sensor_to_segment, np.full(b - h, speed),
+                    a_c = causal_centripetal_from_forward_mps2(
+                        self._forward_rows(p, cal[p], h, b), np.full(b - h, speed),
                         sampling_rate_hz=self.fs, window_samples=wn,
                     )
-                    acc = remove_centripetal_acceleration(acc, q1[a - h :], a_c[a - h :])
+                    acc = remove_centripetal_acceleration(acc, rows[a - h :, 11:15], a_c[a - h :])
                 rows[a - h :, 7:11] = est.update(acc, rows[a - h :, 3:6])
             self._turn_done = b
             if b == (m + 1) * bn:
                 self._turn_state.pop(m, None)
+
+    def _forward_rows(self, p: str, cal: SegmentCalibration, i0: int, i1: int) -> np.ndarray:
+        """:func:`~gait.turning.segment_forward_columns` of the first pass over ``[i0, i1)``.
+
+        Each grid point is computed once per calibration, with every first-pass orientation
+        decided so far (element-wise, so the values do not depend on the pieces).
+        """
+        ring, ring_cal = self._forward.get(p, (None, None))
+        if ring is None or ring_cal is not cal or not ring.start <= i0 <= ring.end:
+            ring = Ring(4, start=i0)
+            self._forward[p] = (ring, cal)
+        if ring.end < i1:
+            ring.append(segment_forward_columns(
+                self._level1[p].get(ring.end, self._n)[:, 11:15], cal.q_sensor_to_segment))
+        return ring.get(i0, i1)
 
     # ------------------------------------------------------------------ blocks
     def _block(self, k: int, *, final: bool) -> None:
@@ -583,9 +605,8 @@ class StreamAnalyser:
             out[ok, _P[c.PELVIS_TILT_DEG]] = tilt
             out[ok, _P[c.PELVIS_OBLIQUITY_DEG]] = obliquity
             out[ok, _P["pelvis_yaw_rad"]] = yaw
-            q_seg = quat.multiply(q, quat.conjugate(cal[c.SACRUM].q_sensor_to_segment))
-            fwd = quat.rotate(q_seg, np.tile([1.0, 0.0, 0.0], (len(q_seg), 1)))
-            out[ok, _P["trunk_yaw_rad"]] = np.arctan2(fwd[:, 1], fwd[:, 0])
+            out[ok, _P["trunk_yaw_rad"]] = forward_heading_rad(
+                quat.multiply(q, quat.conjugate(cal[c.SACRUM].q_sensor_to_segment)))
         for placement, side in _THIGHS:
             if placement not in self._level1 or placement not in cal:
                 continue
@@ -930,6 +951,8 @@ class StreamAnalyser:
         if self.calibration_source == "pending" and self._next_calibration_point() is not None:
             keep1 = 0
         for ring in self._level1.values():
+            ring.trim(keep1)
+        for ring, _ in self._forward.values():
             ring.trim(keep1)
         self._pointwise.trim(keep1)
         keep_rows = self.rows[-(2 * self.settings.stability.lde_window_strides) :]

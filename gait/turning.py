@@ -59,9 +59,11 @@ from gait.orientation import estimate_orientation
 
 __all__ = [
     "causal_centripetal_acceleration_mps2",
+    "causal_centripetal_from_forward_mps2",
     "centripetal_acceleration_mps2",
     "estimate_orientation_turn_compensated",
     "remove_centripetal_acceleration",
+    "segment_forward_columns",
     "speed_from_strides",
 ]
 
@@ -188,9 +190,76 @@ def remove_centripetal_acceleration(
     q = np.asarray(q_sensor_to_earth, dtype=float)
     a = np.asarray(centripetal_earth_mps2, dtype=float)
     ok = np.all(np.isfinite(q), axis=1) & np.all(np.isfinite(a), axis=1) & np.any(a != 0, axis=1)
-    if np.any(ok):  # element-wise arithmetic: the same numbers however the samples are chunked
+    # element-wise arithmetic: the same numbers however the samples are chunked
+    if ok.all():
+        acc -= quat.rotate(quat.conjugate(q), a)
+    elif ok.any():
         acc[ok] -= quat.rotate(quat.conjugate(q[ok]), a[ok])
     return acc
+
+
+def segment_forward_columns(
+    q_sensor_to_earth: np.ndarray, q_sensor_to_segment: np.ndarray
+) -> np.ndarray:
+    """The segment's anterior axis in the earth frame, per row: what the turn rate is made of.
+
+    Parameters
+    ----------
+    q_sensor_to_earth
+        (N, 4) ``[w, x, y, z]`` orientation of the sensor.
+    q_sensor_to_segment
+        (4,) the sensor's calibration (its segment x axis is the heading).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 4): the axis' earth x and y components, their norm (the horizontal length of the unit
+        axis) and the heading ``atan2(y, x)``, rad. Element-wise, so rows computed in any pieces
+        are the same numbers.
+    """
+    q = np.asarray(q_sensor_to_earth, dtype=float)
+    axis = quat.rotate(quat.conjugate(np.asarray(q_sensor_to_segment, dtype=float)),
+                       np.array([1.0, 0.0, 0.0]))
+    fwd = quat.rotate(q, np.broadcast_to(axis, (len(q), 3)))
+    out = np.empty((len(q), 4))
+    fx, fy = fwd[:, 0], fwd[:, 1]
+    out[:, 0], out[:, 1] = fx, fy
+    out[:, 2] = np.sqrt(fx * fx + fy * fy)
+    out[:, 3] = np.arctan2(fy, fx)
+    return out
+
+
+def causal_centripetal_from_forward_mps2(
+    forward: np.ndarray, speed_mps: np.ndarray, *, sampling_rate_hz: float, window_samples: int
+) -> np.ndarray:
+    """:func:`causal_centripetal_acceleration_mps2` from :func:`segment_forward_columns`.
+
+    Parameters
+    ----------
+    forward
+        (N, 4) from :func:`segment_forward_columns`, history included.
+    speed_mps
+        (N,) forward speed, m/s; 0 or NaN = no correction.
+    sampling_rate_hz, window_samples
+        As for :func:`causal_centripetal_acceleration_mps2`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 3) as :func:`causal_centripetal_acceleration_mps2`.
+    """
+    n, w = len(forward), int(window_samples)
+    out = np.zeros((n, 3))
+    if w < 1 or n <= w:
+        return out
+    fx, fy, norm, psi = forward.T
+    turn = np.remainder(psi[w:] - psi[:-w] + np.pi, 2.0 * np.pi) - np.pi
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a_c = np.asarray(speed_mps, dtype=float)[w:] * turn * (sampling_rate_hz / w) / norm[w:]
+    ok = np.isfinite(a_c) & (norm[w:] > 0.1) & (norm[:-w] > 0.1) & (a_c != 0)
+    out[w:, 0] = np.where(ok, -a_c * fy[w:], 0.0)
+    out[w:, 1] = np.where(ok, a_c * fx[w:], 0.0)
+    return out
 
 
 def causal_centripetal_acceleration_mps2(
@@ -229,23 +298,12 @@ def causal_centripetal_acceleration_mps2(
         or a horizontal heading is missing.
     """
     q = np.asarray(q_sensor_to_earth, dtype=float)
-    n, w = len(q), int(window_samples)
-    out = np.zeros((n, 3))
-    if w < 1 or n <= w:
-        return out
-    axis = quat.rotate(quat.conjugate(np.asarray(q_sensor_to_segment, dtype=float)),
-                       np.array([1.0, 0.0, 0.0]))
-    fwd = quat.rotate(q, np.broadcast_to(axis, (n, 3)))
-    fx, fy = fwd[:, 0], fwd[:, 1]
-    norm = np.sqrt(fx * fx + fy * fy)
-    psi = np.arctan2(fy, fx)
-    turn = np.remainder(psi[w:] - psi[:-w] + np.pi, 2.0 * np.pi) - np.pi
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a_c = np.asarray(speed_mps, dtype=float)[w:] * turn * (sampling_rate_hz / w) / norm[w:]
-    ok = np.isfinite(a_c) & (norm[w:] > 0.1) & (norm[:-w] > 0.1) & (a_c != 0)
-    out[w:, 0] = np.where(ok, -a_c * fy[w:], 0.0)
-    out[w:, 1] = np.where(ok, a_c * fx[w:], 0.0)
-    return out
+    if int(window_samples) < 1 or len(q) <= int(window_samples):
+        return np.zeros((len(q), 3))
+    return causal_centripetal_from_forward_mps2(
+        segment_forward_columns(q, q_sensor_to_segment), speed_mps,
+        sampling_rate_hz=sampling_rate_hz, window_samples=window_samples,
+    )
 
 
 def estimate_orientation_turn_compensated(

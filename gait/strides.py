@@ -277,8 +277,11 @@ def trunk_metrics(
         v = np.cumsum(a * dt)
         v -= np.mean(v)
         p = np.cumsum(v * dt)
-        p -= np.polyval(np.polyfit(t - t[0], p, 1), t - t[0])
-        osc.append(float(np.ptp(p)))
+        # remove the least-squares line (the drift of the double integration)
+        x = t - t[0]
+        x -= x.mean()
+        p -= x * (np.dot(x, p) / np.dot(x, x))
+        osc.append(float(p.max() - p.min()))
         if acc_forward_mps2 is None or not math.isfinite(contact):
             brk.append(math.nan)
             continue

@@ -19,6 +19,8 @@ Each sample takes the label of the window centred nearest to it; then runs short
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -37,18 +39,66 @@ _STEP_HZ = (0.7, 3.0)
 _MIN_PERIODICITY = 0.25
 
 
+def _lag_products(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``sum(x[i] x[i + k])`` for the lags ``k = lo .. hi`` (``hi < len(x)``).
+
+    The numbers of ``np.correlate(x, x, "full")[len(x) - 1 + k]``: each is the same dot product
+    of ``x[k:]`` with ``x[:len(x) - k]``. ``np.correlate(x[lo:], x[:len(x) - lo], "same")`` holds
+    them for ``k = lo`` up to ``lo + m - m // 2 - 1`` (``m = len(x) - lo``) at half the cost of the
+    full correlation (it computes no lag below ``lo``), and is used where that reaches ``hi``.
+    """
+    n = len(x)
+    m = n - lo
+    if hi - lo <= m - m // 2 - 1:
+        return np.correlate(x[lo:], x[:m], mode="same")[m // 2 : m // 2 + hi - lo + 1]
+    return np.correlate(x, x, mode="full")[n - 1 + lo : n + hi]
+
+
 def _step_frequency_hz(x: np.ndarray, fs: float) -> tuple[float, float]:
     """Dominant step frequency from the autocorrelation, and its normalised peak height."""
-    x = x - x.mean()
+    n = len(x)
+    x = x - float(np.add.reduce(x)) / n
     den = float(np.dot(x, x))
     if den <= 0:
         return float("nan"), 0.0
-    ac = np.correlate(x, x, mode="full")[len(x) - 1 :] / den
-    lo, hi = int(fs / _STEP_HZ[1]), min(len(ac) - 1, int(np.ceil(fs / _STEP_HZ[0])))
+    lo, hi = int(fs / _STEP_HZ[1]), min(n - 1, math.ceil(fs / _STEP_HZ[0]))
     if hi <= lo:
         return float("nan"), 0.0
-    lag = lo + int(np.argmax(ac[lo : hi + 1]))
-    return fs / lag, float(ac[lag])
+    ac = _lag_products(x, lo, hi) / den
+    k = int(np.argmax(ac))
+    return fs / (lo + k), float(ac[k])
+
+
+def _std(x: np.ndarray) -> float:
+    """Standard deviation (``numpy.std``'s operations: mean, deviations, mean square, root)."""
+    n = len(x)
+    dev = x - float(np.add.reduce(x)) / n
+    return math.sqrt(float(np.add.reduce(dev * dev)) / n)
+
+
+def _percentiles(x: np.ndarray, percents: tuple[float, ...]) -> list[float]:
+    """``numpy.percentile(x, percents)`` (its default linear method) from one partition.
+
+    The same order statistics and the same interpolation arithmetic as numpy; NaN for all when
+    ``x`` holds a NaN (numpy's rule).
+    """
+    n = len(x)
+    virtual = [(n - 1) * (p / 100) for p in percents]
+    below = [n - 1 if v >= n - 1 else math.floor(v) for v in virtual]
+    part = np.partition(x, sorted({*below, *(min(b + 1, n - 1) for b in below), n - 1}))
+    if math.isnan(part[-1]):
+        return [math.nan] * len(percents)
+    out = []
+    for v, b in zip(virtual, below):
+        if v >= n - 1:  # numpy: index -1 for both neighbours, weight from index -1
+            a = c = float(part[-1])
+            t = v + 1
+        else:
+            a, c = float(part[b]), float(part[b + 1])
+            t = v - b
+        diff = c - a
+        out.append(c - diff * (1 - t) if t >= 0.5 else a + diff * t)
+    return out
 
 
 def classify_windows(
@@ -108,8 +158,11 @@ def _window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float)
     acc = np.asarray(acc_mps2, dtype=float)
     a_v, _ = vertical_acceleration(acc, sampling_rate_hz=fs)
     f_v = (a_v + GRAVITY_MPS2) / GRAVITY_MPS2
-    mag = np.linalg.norm(acc, axis=1)
-    finite = np.isfinite(acc).all(axis=1)
+    sq = acc * acc
+    mag = np.sqrt((sq[:, 0] + sq[:, 1]) + sq[:, 2])  # numpy.linalg.norm(acc, axis=1), its additions
+    finite = np.isfinite(mag)  # all components finite where the magnitude is...
+    if not finite.all():  # ...but a magnitude can overflow
+        finite = np.isfinite(acc).all(axis=1)
     win = max(2, int(round(window_s * fs)))
     hop = max(1, win // 2)
     rows = []
@@ -117,12 +170,15 @@ def _window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float)
     for i0 in starts:
         i1 = min(len(acc), i0 + win)
         ok = finite[i0:i1]
-        if ok.mean() < 0.5:
+        n_ok = int(np.count_nonzero(ok))
+        if n_ok / (i1 - i0) < 0.5:
             rows.append((i0 / fs, i1 / fs, STILL, np.nan, np.nan, np.nan, np.nan))
             continue
-        sd = float(np.std(mag[i0:i1][ok]))
-        fv = f_v[i0:i1][ok]
-        p98, p02 = (float(v) for v in np.percentile(fv, [98, 2]))  # one partition for both
+        m, fv = mag[i0:i1], f_v[i0:i1]
+        if n_ok < i1 - i0:
+            m, fv = m[ok], fv[ok]
+        sd = _std(m)
+        p98, p02 = _percentiles(fv, (98, 2))
         freq, periodicity = _step_frequency_hz(fv, fs)
         if sd < STILL_STD_MPS2:
             label = STILL

@@ -42,15 +42,18 @@ _MIN_PERIODICITY = 0.25
 def _lag_products(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """``sum(x[i] x[i + k])`` for the lags ``k = lo .. hi`` (``hi < len(x)``).
 
-    The numbers of ``np.correlate(x, x, "full")[len(x) - 1 + k]``: each is the same dot product
-    of ``x[k:]`` with ``x[:len(x) - k]``. ``np.correlate(x[lo:], x[:len(x) - lo], "same")`` holds
-    them for ``k = lo`` up to ``lo + m - m // 2 - 1`` (``m = len(x) - lo``) at half the cost of the
-    full correlation (it computes no lag below ``lo``), and is used where that reaches ``hi``.
+    The numbers of ``np.correlate(x, x, "full")[len(x) - 1 + k]``: for ``k >= 1`` each is the
+    same dot product of ``x[k:]`` with ``x[:len(x) - k]``, and
+    ``np.correlate(x[s:], x[:len(x) - s], "same")`` with ``s = lo - 1`` holds those for
+    ``k = lo`` up to ``s + m - m // 2 - 1`` (``m = len(x) - s``; its middle, lag ``s``, is left
+    out) at half the cost of the full correlation (it computes no lag below ``s``). Used where
+    that reaches ``hi``.
     """
     n = len(x)
-    m = n - lo
-    if hi - lo <= m - m // 2 - 1:
-        return np.correlate(x[lo:], x[:m], mode="same")[m // 2 : m // 2 + hi - lo + 1]
+    s = lo - 1
+    m = n - s
+    if lo >= 1 and hi - s <= m - m // 2 - 1:
+        return np.correlate(x[s:], x[:m], mode="same")[m // 2 + 1 : m // 2 + hi - s + 1]
     return np.correlate(x, x, mode="full")[n - 1 + lo : n + hi]
 
 

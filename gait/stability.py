@@ -116,20 +116,19 @@ def autocorrelations_at(signal: np.ndarray, lags: tuple[int, ...]) -> list[float
 
 
 def _nearest_outside_window(
-    tree: cKDTree, points: np.ndarray, refs: np.ndarray, theiler: int, usable: int
+    tree: cKDTree, points: np.ndarray, refs: np.ndarray, theiler: int, usable: int, first_k: int
 ) -> np.ndarray:
     """Index of each point's nearest neighbour at least ``theiler + 1`` samples away, -1 if none.
 
     The k nearest neighbours come sorted by distance, so the first one outside the window is the
-    same whatever k, as long as one is found (distance ties aside): four neighbours are asked for
-    first (the point itself, and in gait data nearly always the same phase of another stride
-    among the next three), and the whole window plus two (which must hold one outside it) only
-    for the points without one.
+    same whatever k, as long as one is found (distance ties aside): ``first_k`` neighbours are
+    asked for first, and the whole window plus two (which must hold one outside it) only for the
+    points without one.
     """
     k_all = min(usable, 2 * theiler + 3)
     out = np.full(len(refs), -1, dtype=np.int64)
     todo = np.arange(len(refs))
-    for k in (min(k_all, 4), k_all):
+    for k in (min(k_all, first_k), k_all):
         if not len(todo):
             break
         _, idx = tree.query(points[todo], k=k)
@@ -141,6 +140,34 @@ def _nearest_outside_window(
         out[todo[found]] = idx[rows, first][found]
         todo = todo[~found]
     return out
+
+
+def _neighbour_pairs(
+    x: np.ndarray, settings: StabilitySettings, *, first_k: int = 4
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Reference points of the delay embedding of ``x`` and their nearest neighbours.
+
+    Every ``lde_reference_step``-th point that can be followed for the fit horizon, with its
+    nearest neighbour outside the Theiler window (:func:`_nearest_outside_window`; the point
+    itself and in gait data nearly always the same phase of another stride are among the first
+    four); None when the series is too short or no point has one.
+    """
+    per = settings.lde_samples_per_stride
+    m, tau = settings.lde_embedding_dimension, settings.lde_delay_samples
+    n = len(x) - (m - 1) * tau
+    horizon = int(round(settings.lde_fit_strides * per))
+    if n <= horizon + per:
+        return None
+    emb = np.stack([x[k * tau : k * tau + n] for k in range(m)], axis=1)
+    usable = n - horizon
+    tree = cKDTree(emb[:usable])
+    theiler = int(settings.lde_theiler_strides * per)
+    refs = np.arange(0, usable, settings.lde_reference_step)
+    i_nn = _nearest_outside_window(tree, emb[refs], refs, theiler, usable, first_k)
+    has = i_nn >= 0
+    if not has.any():
+        return None
+    return refs[has], i_nn[has]
 
 
 def _resampled_strides(signal: np.ndarray, stride_bounds: np.ndarray, per: int) -> np.ndarray | None:
@@ -176,24 +203,12 @@ def local_divergence_exponent(
     """
     per = settings.lde_samples_per_stride
     x = _resampled_strides(signal, np.asarray(stride_bounds, np.intp).reshape(-1, 2), per)
-    if x is None:
+    pairs = None if x is None else _neighbour_pairs(x, settings)
+    if pairs is None:
         return math.nan
+    i_ref, i_nn = pairs
     m, tau = settings.lde_embedding_dimension, settings.lde_delay_samples
-    n = len(x) - (m - 1) * tau
     horizon = int(round(settings.lde_fit_strides * per))
-    if n <= horizon + per:
-        return math.nan
-    emb = np.stack([x[k * tau : k * tau + n] for k in range(m)], axis=1)
-    usable = n - horizon
-    tree = cKDTree(emb[:usable])
-    theiler = int(settings.lde_theiler_strides * per)
-    refs = np.arange(0, usable, settings.lde_reference_step)
-    i_nn = _nearest_outside_window(tree, emb[refs], refs, theiler, usable)
-    has = i_nn >= 0
-    if not has.any():
-        return math.nan
-    i_ref = refs[has]
-    i_nn = i_nn[has]
     # Distance between the trajectories at each step s: coordinate k of emb[i + s] is
     # x[i + s + k tau], so the squared differences are taken once per sample offset and the
     # coordinates added in order (the additions of the norm over the coordinate axis).

@@ -151,12 +151,19 @@ def activity_label(acc_mps2: np.ndarray, *, sampling_rate_hz: float) -> tuple[st
         Standard deviation of the acceleration magnitude (NaN when most samples are missing);
         below :data:`STILL_STD_MPS2` nothing moves.
     """
-    row = _window_rows(acc_mps2, sampling_rate_hz, len(acc_mps2) / sampling_rate_hz)[0]
+    row = _window_rows(acc_mps2, sampling_rate_hz, len(acc_mps2) / sampling_rate_hz,
+                       step_frequency=False)[0]
     return str(row[2]), float(row[4])
 
 
-def _window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float) -> list[tuple]:
-    """Rows of :func:`classify_windows` (one tuple per window, its columns in order)."""
+def _window_rows(
+    acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float, *, step_frequency: bool = True
+) -> list[tuple]:
+    """Rows of :func:`classify_windows` (one tuple per window, its columns in order).
+
+    Without ``step_frequency`` the step frequency is only computed where the label depends on it
+    (moving, not running) and is NaN elsewhere; the other columns are the same.
+    """
     fs = float(sampling_rate_hz)
     acc = np.asarray(acc_mps2, dtype=float)
     a_v, _ = vertical_acceleration(acc, sampling_rate_hz=fs)
@@ -182,10 +189,14 @@ def _window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float)
             m, fv = m[ok], fv[ok]
         sd = _std(m)
         p98, p02 = _percentiles(fv, (98, 2))
-        freq, periodicity = _step_frequency_hz(fv, fs)
-        if sd < STILL_STD_MPS2:
+        still = sd < STILL_STD_MPS2
+        running = not still and p98 > _RUN_HIGH_G and p02 < _RUN_LOW_G
+        freq, periodicity = (
+            _step_frequency_hz(fv, fs) if step_frequency or not (still or running) else (np.nan, 0.0)
+        )
+        if still:
             label = STILL
-        elif p98 > _RUN_HIGH_G and p02 < _RUN_LOW_G:
+        elif running:
             label = RUNNING
         elif periodicity >= _MIN_PERIODICITY and _STEP_HZ[0] <= freq <= _STEP_HZ[1]:
             label = WALKING

@@ -101,6 +101,8 @@ def detect_double_taps(
     sq = filtfilt_butter(acc, order=4, cutoff_hz=tap_highpass_hz, btype="highpass",
                          sampling_rate_hz=fs) ** 2
     hp = np.sqrt((sq[:, 0] + sq[:, 1]) + sq[:, 2])  # numpy.linalg.norm(..., axis=1), its additions
+    if not (hp > min_peak_mps2).any():  # no knock can pass the threshold
+        return np.zeros(0, int)
     per = int(fs)
     n_sec = len(hp) // per
     sec_max = hp[: n_sec * per].reshape(n_sec, per).max(axis=1)

@@ -1,4 +1,4 @@
-"""Speed and equivalence of the per-stride stability, the activity label and the double-tap detector.
+"""Speed and equivalence of the stride stability, the activity label and the double-tap detector.
 
 The streaming analysis calls three functions many times per hour of session:
 :func:`gait.stability.stride_stability` once per stride, :func:`gait.activity.activity_label`
@@ -39,6 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 WALKING = ROOT.parent / "shared" / "data" / "lowerback-walking"
 FUNCTIONS = ("stride_stability", "activity_label", "detect_double_taps")
 
@@ -48,7 +49,7 @@ def _same(a, b) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, np.ndarray):
         return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
     if isinstance(a, float):
@@ -93,20 +94,12 @@ class Comparison:
 
 
 def _plan(minutes: float):
-    from stridecue.simulator import Phase, SensorSpec, SessionPlan
+    """The pipeline benchmark's session (track laps, two sensors), laps marked by double taps."""
+    from dataclasses import replace
 
-    laps = max(1, int(minutes * 60 / 90))
-    phases = [Phase(kind="still", duration_s=15), Phase(kind="walk", duration_s=12)]
-    for i in range(laps):
-        phases.append(Phase(kind="run", distance_m=400, speed_mps=4.4, lap_start=i == 0,
-                            cadence_spm=160 if i % 2 == 0 else 172))
-    return SessionPlan(
-        phases=phases,
-        path="track",
-        sensors=[SensorSpec(placement="sacrum", clock_drift_ppm=40, mounting="random"),
-                 SensorSpec(placement="thigh_left", clock_drift_ppm=-30, mounting="random")],
-        lap_marks="double_tap",
-    )
+    from bench_pipeline import _plan as pipeline_plan
+
+    return replace(pipeline_plan(minutes), lap_marks="double_tap")
 
 
 def _analyse(session, comparison: Comparison):

@@ -92,7 +92,7 @@ def _percentiles(x: np.ndarray, percents: tuple[float, ...]) -> list[float]:
     if math.isnan(part[-1]):
         return [math.nan] * len(percents)
     out = []
-    for v, b in zip(virtual, below):
+    for v, b in zip(virtual, below, strict=True):
         if v >= n - 1:  # numpy: index -1 for both neighbours, weight from index -1
             a = c = float(part[-1])
             t = v + 1
@@ -156,6 +156,31 @@ def activity_label(acc_mps2: np.ndarray, *, sampling_rate_hz: float) -> tuple[st
     return str(row[2]), float(row[4])
 
 
+def _label(sd: float, p98: float, p02: float, rhythm: tuple[float, float] | None) -> str | None:
+    """The label of a window from its numbers (the rules of the module docstring, in order).
+
+    ``rhythm`` is the step frequency and its periodicity; None when it is not known and the
+    label depends on it (moving, not running).
+    """
+    if sd < STILL_STD_MPS2:
+        return STILL
+    if p98 > _RUN_HIGH_G and p02 < _RUN_LOW_G:
+        return RUNNING
+    if rhythm is None:
+        return None
+    freq, periodicity = rhythm
+    walking = periodicity >= _MIN_PERIODICITY and _STEP_HZ[0] <= freq <= _STEP_HZ[1]
+    return WALKING if walking else STILL
+
+
+def _window_bounds(n: int, fs: float, window_s: float) -> list[tuple[int, int]]:
+    """Sample ranges of the windows of ``n`` samples: ``window_s`` long, hop half a window."""
+    win = max(2, int(round(window_s * fs)))
+    hop = max(1, win // 2)
+    starts = range(0, max(1, n - win + 1), hop) if n >= win else [0]
+    return [(i0, min(n, i0 + win)) for i0 in starts]
+
+
 def _window_rows(
     acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float, *, step_frequency: bool = True
 ) -> list[tuple]:
@@ -173,12 +198,8 @@ def _window_rows(
     finite = np.isfinite(mag)  # all components finite where the magnitude is...
     if not finite.all():  # ...but a magnitude can overflow
         finite = np.isfinite(acc).all(axis=1)
-    win = max(2, int(round(window_s * fs)))
-    hop = max(1, win // 2)
     rows = []
-    starts = range(0, max(1, len(acc) - win + 1), hop) if len(acc) >= win else [0]
-    for i0 in starts:
-        i1 = min(len(acc), i0 + win)
+    for i0, i1 in _window_bounds(len(acc), fs, window_s):
         ok = finite[i0:i1]
         n_ok = int(np.count_nonzero(ok))
         if n_ok / (i1 - i0) < 0.5:
@@ -189,19 +210,11 @@ def _window_rows(
             m, fv = m[ok], fv[ok]
         sd = _std(m)
         p98, p02 = _percentiles(fv, (98, 2))
-        still = sd < STILL_STD_MPS2
-        running = not still and p98 > _RUN_HIGH_G and p02 < _RUN_LOW_G
-        freq, periodicity = (
-            _step_frequency_hz(fv, fs) if step_frequency or not (still or running) else (np.nan, 0.0)
-        )
-        if still:
-            label = STILL
-        elif running:
-            label = RUNNING
-        elif periodicity >= _MIN_PERIODICITY and _STEP_HZ[0] <= freq <= _STEP_HZ[1]:
-            label = WALKING
-        else:
-            label = STILL
+        freq = np.nan
+        label = None if step_frequency else _label(sd, p98, p02, None)
+        if label is None:
+            freq, periodicity = _step_frequency_hz(fv, fs)
+            label = _label(sd, p98, p02, (freq, periodicity))
         rows.append((i0 / fs, i1 / fs, label, freq, sd, p98, p02))
     return rows
 

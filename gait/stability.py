@@ -33,7 +33,7 @@ Measures
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -87,7 +87,7 @@ def harmonic_ratios(
     spectrum = np.abs(np.fft.rfft(x, axis=1))[:, 1 : harmonics + 1]
     evens = np.add.reduce(spectrum[:, 1::2], axis=1).tolist()
     odds = np.add.reduce(spectrum[:, 0::2], axis=1).tolist()
-    for row, even, odd in zip(rows, evens, odds):
+    for row, even, odd in zip(rows, evens, odds, strict=True):
         num, den = (odd, even) if odd_over_even[row] else (even, odd)
         out[row] = num / den if den > 0 else math.nan
     return out
@@ -170,7 +170,9 @@ def _neighbour_pairs(
     return refs[has], i_nn[has]
 
 
-def _resampled_strides(signal: np.ndarray, stride_bounds: np.ndarray, per: int) -> np.ndarray | None:
+def _resampled_strides(
+    signal: np.ndarray, stride_bounds: np.ndarray, per: int
+) -> np.ndarray | None:
     """Each stride ``signal[i0:i1]`` linearly resampled to ``per`` samples, concatenated.
 
     The numbers of ``np.interp(np.linspace(0, n - 1, per), np.arange(n), signal[i0:i1])`` per
@@ -235,7 +237,7 @@ def local_divergence_exponent(
 
 
 def _sd_cv(values: list[float], min_count: int) -> tuple[float, float]:
-    """SD (``ddof=1``) and coefficient of variation of the finite values; NaN below ``min_count``."""
+    """SD (``ddof=1``) and coefficient of variation of the finite values, NaN if too few."""
     finite = [v for v in values if math.isfinite(v)]
     n = len(finite)
     if n < max(min_count, 2):
@@ -279,7 +281,31 @@ def _nan_means(x: np.ndarray) -> np.ndarray:
     nan = np.isnan(x)
     if not nan.any():  # the same numbers without the substitution
         return np.add.reduce(x, axis=1) / x.shape[1]
-    return np.add.reduce(np.where(nan, 0.0, x), axis=1) / (x.shape[1] - np.count_nonzero(nan, axis=1))
+    count = x.shape[1] - np.count_nonzero(nan, axis=1)
+    return np.add.reduce(np.where(nan, 0.0, x), axis=1) / count
+
+
+def _lde_update(
+    rows: list[Mapping[str, Any]],
+    settings: StabilitySettings,
+    stride_number: int,
+    lde_last: float,
+    exponent: Callable[[list[Mapping[str, Any]]], float],
+) -> float:
+    """The LDE in force after the newest stride of ``rows``.
+
+    On one foot's non-overlapping strides of one activity: NaN unless the trailing
+    ``2 (lde_window_strides - 1) + 1`` strides start with the newest one's activity;
+    ``exponent`` of every second of them (the newest one's foot) every ``lde_every_strides``
+    strides; else ``lde_last``.
+    """
+    lw = settings.lde_window_strides
+    series = rows[-(2 * (lw - 1) + 1) :]
+    if len(series) < 2 * (lw - 1) + 1 or series[0]["activity"] != rows[-1]["activity"]:
+        return math.nan
+    if (stride_number + 1) % settings.lde_every_strides == 0:
+        return exponent(series[::2])
+    return lde_last
 
 
 def stride_stability(
@@ -332,7 +358,7 @@ def stride_stability(
     acc = np.array((vt[w0:i1], acc_forward_mps2[w0:i1], acc_lateral_mps2[w0:i1]))
     ratios = harmonic_ratios(acc[:, i0 - w0 :], harmonics=st.harmonics,
                              odd_over_even=(False, False, True))
-    for name, value in zip(("vt", "ap", "ml"), ratios):
+    for name, value in zip(("vt", "ap", "ml"), ratios, strict=True):
         out[f"harmonic_ratio_{name}"] = value
     out["step_regularity"] = out["stride_regularity"] = out["ml_acc_ratio"] = math.nan
     times = [r[c.STRIDE_TIME_S] for r in window]
@@ -342,14 +368,11 @@ def stride_stability(
             acc[0], (lag // 2, lag)
         )
         out["ml_acc_ratio"] = ml_acc_ratio(acc)
-    # LDE on one foot's non-overlapping strides of the same activity, every few strides.
-    lw = st.lde_window_strides
-    series = rows[-(2 * (lw - 1) + 1) :]
-    lde = lde_last
-    if len(series) < 2 * (lw - 1) + 1 or series[0]["activity"] != row["activity"]:
-        lde = math.nan
-    elif (stride_number + 1) % st.lde_every_strides == 0:
-        ends = [(r[c.STRIDE_START_S], r[c.STRIDE_END_S]) for r in series[::2]]
-        lde = local_divergence_exponent(vt, np.searchsorted(t, ends), st)
+    lde = _lde_update(
+        rows, st, stride_number, lde_last,
+        lambda strides: local_divergence_exponent(
+            vt, np.searchsorted(t, [(r[c.STRIDE_START_S], r[c.STRIDE_END_S]) for r in strides]), st
+        ),
+    )
     out["lde_per_stride"] = lde
     return out, lde

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 from scipy import signal as sps
 
-from gait.activity import _MIN_PERIODICITY, _RUN_HIGH_G, _RUN_LOW_G, _STEP_HZ, STILL_STD_MPS2
+from gait.activity import _STEP_HZ, _label, _window_bounds
 from gait.events_walking import vertical_acceleration
 from gait.signal import filtfilt_butter
-from gait.stability import StabilitySettings, _neighbour_pairs
+from gait.stability import StabilitySettings, _lde_update, _neighbour_pairs
 from stridecue import constants as c
-from stridecue.constants import GRAVITY_MPS2, RUNNING, STILL, WALKING
+from stridecue.constants import GRAVITY_MPS2, STILL
 
 
 # ---------------------------------------------------------------------------- stability
@@ -77,18 +77,8 @@ def local_divergence_exponent(
     return float(np.polyfit(steps / per, np.nanmean(logd, axis=0), 1)[0])
 
 
-def stride_stability(
-    rows: list[Mapping[str, Any]],
-    time_s: np.ndarray,
-    acc_vertical_mps2: np.ndarray,
-    acc_forward_mps2: np.ndarray,
-    acc_lateral_mps2: np.ndarray,
-    settings: StabilitySettings,
-    *,
-    sampling_rate_hz: float,
-    stride_number: int,
-    lde_last: float,
-) -> tuple[dict[str, float], float]:
+def stride_stability(rows, time_s, acc_vertical_mps2, acc_forward_mps2, acc_lateral_mps2,
+                     settings, *, sampling_rate_hz, stride_number, lde_last):
     """:func:`gait.stability.stride_stability`, one numpy call per quantity and signal."""
     st = settings
     row = rows[-1]
@@ -128,14 +118,10 @@ def stride_stability(
             apw = ap[w0:i1] - np.nanmean(ap[w0:i1])
             vtw = seg - np.nanmean(seg)
             total = np.sqrt(np.nanmean(mlw**2 + apw**2 + vtw**2))
-            out["ml_acc_ratio"] = float(np.sqrt(np.nanmean(mlw**2)) / total) if total > 0 else math.nan
-    lw = st.lde_window_strides
-    series = rows[-(2 * (lw - 1) + 1) :]
-    lde = lde_last
-    if len(series) < 2 * (lw - 1) + 1 or series[0]["activity"] != row["activity"]:
-        lde = math.nan
-    elif (stride_number + 1) % st.lde_every_strides == 0:
-        lde = local_divergence_exponent(vt, np.array([bounds(r) for r in series[::2]]), st)
+            ratio = float(np.sqrt(np.nanmean(mlw**2)) / total) if total > 0 else math.nan
+            out["ml_acc_ratio"] = ratio
+    lde = _lde_update(rows, st, stride_number, lde_last, lambda strides: local_divergence_exponent(
+        vt, np.array([bounds(r) for r in strides]), st))
     out["lde_per_stride"] = lde
     return out, lde
 
@@ -163,12 +149,8 @@ def window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float) 
     f_v = (a_v + GRAVITY_MPS2) / GRAVITY_MPS2
     mag = np.linalg.norm(acc, axis=1)
     finite = np.isfinite(acc).all(axis=1)
-    win = max(2, int(round(window_s * fs)))
-    hop = max(1, win // 2)
     rows = []
-    starts = range(0, max(1, len(acc) - win + 1), hop) if len(acc) >= win else [0]
-    for i0 in starts:
-        i1 = min(len(acc), i0 + win)
+    for i0, i1 in _window_bounds(len(acc), fs, window_s):
         ok = finite[i0:i1]
         if ok.mean() < 0.5:
             rows.append((i0 / fs, i1 / fs, STILL, np.nan, np.nan, np.nan, np.nan))
@@ -177,14 +159,7 @@ def window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float) 
         fv = f_v[i0:i1][ok]
         p98, p02 = (float(v) for v in np.percentile(fv, [98, 2]))
         freq, periodicity = step_frequency_hz(fv, fs)
-        if sd < STILL_STD_MPS2:
-            label = STILL
-        elif p98 > _RUN_HIGH_G and p02 < _RUN_LOW_G:
-            label = RUNNING
-        elif periodicity >= _MIN_PERIODICITY and _STEP_HZ[0] <= freq <= _STEP_HZ[1]:
-            label = WALKING
-        else:
-            label = STILL
+        label = _label(sd, p98, p02, (freq, periodicity))
         rows.append((i0 / fs, i1 / fs, label, freq, sd, p98, p02))
     return rows
 
@@ -196,15 +171,8 @@ def activity_label(acc_mps2: np.ndarray, *, sampling_rate_hz: float) -> tuple[st
 
 
 # ---------------------------------------------------------------------------- double taps
-def detect_double_taps(
-    acc_mps2: np.ndarray,
-    *,
-    sampling_rate_hz: float,
-    tap_highpass_hz: float = 30.0,
-    min_factor: float = 3.0,
-    min_peak_mps2: float = 8.0,
-    gap_s: tuple[float, float] = (0.15, 0.45),
-) -> np.ndarray:
+def detect_double_taps(acc_mps2, *, sampling_rate_hz, tap_highpass_hz=30.0, min_factor=3.0,
+                       min_peak_mps2=8.0, gap_s=(0.15, 0.45)):
     """:func:`gait.laps.detect_double_taps` with pandas' rolling median and per-sample levels."""
     fs = float(sampling_rate_hz)
     acc = np.nan_to_num(np.asarray(acc_mps2, float))

@@ -116,14 +116,15 @@ def test_window_labels_equal_reference():
     from tests import reference_measures as ref
 
     rng = np.random.default_rng(5)
-    for trial in range(60):
+    for _ in range(60):
         fs = float(rng.choice([50.0, 100.0, 128.0, 200.0, 500.0]))
         acc = _mixed_recording(rng, fs)
         window_s = float(rng.choice([3.0, 1.0, len(acc) / fs]))
         new, old = _window_rows(acc, fs, window_s), ref.window_rows(acc, fs, window_s)
         assert len(new) == len(old)
-        for a, b in zip(new, old):
-            assert a[2] == b[2] and np.array_equal(a[:2] + a[3:], b[:2] + b[3:], equal_nan=True)
+        for a, b in zip(new, old, strict=True):
+            assert a[2] == b[2]
+            assert np.array_equal(a[:2] + a[3:], b[:2] + b[3:], equal_nan=True)
         tail = acc[-int(3 * fs) :]
         assert activity_label(tail, sampling_rate_hz=fs) == ref.activity_label(tail,
                                                                               sampling_rate_hz=fs)

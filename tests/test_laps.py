@@ -19,7 +19,7 @@ def _running_with_taps(rng: np.random.Generator, fs: float, seconds: float, taps
     for t0 in taps_s:
         for knock in (t0, t0 + 0.3):
             i = int(knock * fs)
-            acc[i : i + 3] += np.array([[40.0, -30.0, 20.0], [-35.0, 25.0, -15.0], [15.0, -8.0, 5.0]])
+            acc[i : i + 3] += [[40.0, -30.0, 20.0], [-35.0, 25.0, -15.0], [15.0, -8.0, 5.0]]
     return acc
 
 

@@ -26,7 +26,7 @@ def _same(a, b) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
@@ -83,7 +83,8 @@ def test_stride_stability_equals_reference(settings: gs.StabilitySettings) -> No
             lde_new, lde_ref = new[1], old[1]
             checked += 1
             lde_values += math.isfinite(new[1])
-    assert lde_values > 0 and checked > 50
+    assert lde_values > 0
+    assert checked > 50
 
 
 def test_harmonic_ratios_equal_reference_per_row() -> None:
@@ -139,7 +140,8 @@ def test_measures_mean_what_they_say() -> None:
     lateral = np.cos(2 * np.pi * phase) + 0.05 * np.cos(2 * np.pi * 2 * phase)
     hr_vt, hr_ml = gs.harmonic_ratios(np.array([vertical, lateral]), harmonics=20,
                                       odd_over_even=(False, True))
-    assert hr_vt > 10 and hr_ml > 10
+    assert hr_vt > 10
+    assert hr_ml > 10
     periodic = np.tile(vertical, 8)
     step, stride = gs.autocorrelations_at(periodic, (n // 2, n))
     assert stride == pytest.approx(1.0, abs=1e-9)  # the same every stride

@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     ("pipeline", "Speed and memory of the whole pipeline"),
+    ("stability_speed", "Stability, activity label and double taps: speed and equivalence"),
     ("bridge", "Bluetooth codecs and ingest speed"),
     ("live", "Live pipeline: cue latency, CPU, memory"),
     ("live_long", "Live pipeline over two hours: memory"),

@@ -19,6 +19,8 @@ Each sample takes the label of the window centred nearest to it; then runs short
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -37,18 +39,69 @@ _STEP_HZ = (0.7, 3.0)
 _MIN_PERIODICITY = 0.25
 
 
+def _lag_products(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``sum(x[i] x[i + k])`` for the lags ``k = lo .. hi`` (``hi < len(x)``).
+
+    The numbers of ``np.correlate(x, x, "full")[len(x) - 1 + k]``: for ``k >= 1`` each is the
+    same dot product of ``x[k:]`` with ``x[:len(x) - k]``, and
+    ``np.correlate(x[s:], x[:len(x) - s], "same")`` with ``s = lo - 1`` holds those for
+    ``k = lo`` up to ``s + m - m // 2 - 1`` (``m = len(x) - s``; its middle, lag ``s``, is left
+    out) at half the cost of the full correlation (it computes no lag below ``s``). Used where
+    that reaches ``hi``.
+    """
+    n = len(x)
+    s = lo - 1
+    m = n - s
+    if lo >= 1 and hi - s <= m - m // 2 - 1:
+        return np.correlate(x[s:], x[:m], mode="same")[m // 2 + 1 : m // 2 + hi - s + 1]
+    return np.correlate(x, x, mode="full")[n - 1 + lo : n + hi]
+
+
 def _step_frequency_hz(x: np.ndarray, fs: float) -> tuple[float, float]:
     """Dominant step frequency from the autocorrelation, and its normalised peak height."""
-    x = x - x.mean()
+    n = len(x)
+    x = x - float(np.add.reduce(x)) / n
     den = float(np.dot(x, x))
     if den <= 0:
         return float("nan"), 0.0
-    ac = np.correlate(x, x, mode="full")[len(x) - 1 :] / den
-    lo, hi = int(fs / _STEP_HZ[1]), min(len(ac) - 1, int(np.ceil(fs / _STEP_HZ[0])))
+    lo, hi = int(fs / _STEP_HZ[1]), min(n - 1, math.ceil(fs / _STEP_HZ[0]))
     if hi <= lo:
         return float("nan"), 0.0
-    lag = lo + int(np.argmax(ac[lo : hi + 1]))
-    return fs / lag, float(ac[lag])
+    ac = _lag_products(x, lo, hi) / den
+    k = int(np.argmax(ac))
+    return fs / (lo + k), float(ac[k])
+
+
+def _std(x: np.ndarray) -> float:
+    """Standard deviation (``numpy.std``'s operations: mean, deviations, mean square, root)."""
+    n = len(x)
+    dev = x - float(np.add.reduce(x)) / n
+    return math.sqrt(float(np.add.reduce(dev * dev)) / n)
+
+
+def _percentiles(x: np.ndarray, percents: tuple[float, ...]) -> list[float]:
+    """``numpy.percentile(x, percents)`` (its default linear method) from one partition.
+
+    The same order statistics and the same interpolation arithmetic as numpy; NaN for all when
+    ``x`` holds a NaN (numpy's rule).
+    """
+    n = len(x)
+    virtual = [(n - 1) * (p / 100) for p in percents]
+    below = [n - 1 if v >= n - 1 else math.floor(v) for v in virtual]
+    part = np.partition(x, sorted({*below, *(min(b + 1, n - 1) for b in below), n - 1}))
+    if math.isnan(part[-1]):
+        return [math.nan] * len(percents)
+    out = []
+    for v, b in zip(virtual, below, strict=True):
+        if v >= n - 1:  # numpy: index -1 for both neighbours, weight from index -1
+            a = c = float(part[-1])
+            t = v + 1
+        else:
+            a, c = float(part[b]), float(part[b + 1])
+            t = v - b
+        diff = c - a
+        out.append(c - diff * (1 - t) if t >= 0.5 else a + diff * t)
+    return out
 
 
 def classify_windows(
@@ -98,40 +151,70 @@ def activity_label(acc_mps2: np.ndarray, *, sampling_rate_hz: float) -> tuple[st
         Standard deviation of the acceleration magnitude (NaN when most samples are missing);
         below :data:`STILL_STD_MPS2` nothing moves.
     """
-    row = _window_rows(acc_mps2, sampling_rate_hz, len(acc_mps2) / sampling_rate_hz)[0]
+    row = _window_rows(acc_mps2, sampling_rate_hz, len(acc_mps2) / sampling_rate_hz,
+                       step_frequency=False)[0]
     return str(row[2]), float(row[4])
 
 
-def _window_rows(acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float) -> list[tuple]:
-    """Rows of :func:`classify_windows` (one tuple per window, its columns in order)."""
+def _label(sd: float, p98: float, p02: float, rhythm: tuple[float, float] | None) -> str | None:
+    """The label of a window from its numbers (the rules of the module docstring, in order).
+
+    ``rhythm`` is the step frequency and its periodicity; None when it is not known and the
+    label depends on it (moving, not running).
+    """
+    if sd < STILL_STD_MPS2:
+        return STILL
+    if p98 > _RUN_HIGH_G and p02 < _RUN_LOW_G:
+        return RUNNING
+    if rhythm is None:
+        return None
+    freq, periodicity = rhythm
+    walking = periodicity >= _MIN_PERIODICITY and _STEP_HZ[0] <= freq <= _STEP_HZ[1]
+    return WALKING if walking else STILL
+
+
+def _window_bounds(n: int, fs: float, window_s: float) -> list[tuple[int, int]]:
+    """Sample ranges of the windows of ``n`` samples: ``window_s`` long, hop half a window."""
+    win = max(2, int(round(window_s * fs)))
+    hop = max(1, win // 2)
+    starts = range(0, max(1, n - win + 1), hop) if n >= win else [0]
+    return [(i0, min(n, i0 + win)) for i0 in starts]
+
+
+def _window_rows(
+    acc_mps2: np.ndarray, sampling_rate_hz: float, window_s: float, *, step_frequency: bool = True
+) -> list[tuple]:
+    """Rows of :func:`classify_windows` (one tuple per window, its columns in order).
+
+    Without ``step_frequency`` the step frequency is only computed where the label depends on it
+    (moving, not running) and is NaN elsewhere; the other columns are the same.
+    """
     fs = float(sampling_rate_hz)
     acc = np.asarray(acc_mps2, dtype=float)
     a_v, _ = vertical_acceleration(acc, sampling_rate_hz=fs)
     f_v = (a_v + GRAVITY_MPS2) / GRAVITY_MPS2
-    mag = np.linalg.norm(acc, axis=1)
-    finite = np.isfinite(acc).all(axis=1)
-    win = max(2, int(round(window_s * fs)))
-    hop = max(1, win // 2)
+    sq = acc * acc
+    mag = np.sqrt((sq[:, 0] + sq[:, 1]) + sq[:, 2])  # numpy.linalg.norm(acc, axis=1), its additions
+    finite = np.isfinite(mag)  # all components finite where the magnitude is...
+    if not finite.all():  # ...but a magnitude can overflow
+        finite = np.isfinite(acc).all(axis=1)
     rows = []
-    starts = range(0, max(1, len(acc) - win + 1), hop) if len(acc) >= win else [0]
-    for i0 in starts:
-        i1 = min(len(acc), i0 + win)
+    for i0, i1 in _window_bounds(len(acc), fs, window_s):
         ok = finite[i0:i1]
-        if ok.mean() < 0.5:
+        n_ok = int(np.count_nonzero(ok))
+        if n_ok / (i1 - i0) < 0.5:
             rows.append((i0 / fs, i1 / fs, STILL, np.nan, np.nan, np.nan, np.nan))
             continue
-        sd = float(np.std(mag[i0:i1][ok]))
-        fv = f_v[i0:i1][ok]
-        p98, p02 = (float(v) for v in np.percentile(fv, [98, 2]))  # one partition for both
-        freq, periodicity = _step_frequency_hz(fv, fs)
-        if sd < STILL_STD_MPS2:
-            label = STILL
-        elif p98 > _RUN_HIGH_G and p02 < _RUN_LOW_G:
-            label = RUNNING
-        elif periodicity >= _MIN_PERIODICITY and _STEP_HZ[0] <= freq <= _STEP_HZ[1]:
-            label = WALKING
-        else:
-            label = STILL
+        m, fv = mag[i0:i1], f_v[i0:i1]
+        if n_ok < i1 - i0:
+            m, fv = m[ok], fv[ok]
+        sd = _std(m)
+        p98, p02 = _percentiles(fv, (98, 2))
+        freq = np.nan
+        label = None if step_frequency else _label(sd, p98, p02, None)
+        if label is None:
+            freq, periodicity = _step_frequency_hz(fv, fs)
+            label = _label(sd, p98, p02, (freq, periodicity))
         rows.append((i0 / fs, i1 / fs, label, freq, sd, p98, p02))
     return rows
 

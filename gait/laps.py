@@ -13,6 +13,9 @@ factor over the typical foot-strike peak there.
 
 from __future__ import annotations
 
+import math
+from itertools import compress
+
 import numpy as np
 import pandas as pd
 from scipy import signal as sps
@@ -46,6 +49,22 @@ def laps_from_marks(
     return pd.DataFrame(rows, columns=list(LAP_COLUMNS))
 
 
+def _running_median(values: list[float], *, half: int) -> list[float]:
+    """Centred running median over ``2 half + 1`` values (fewer at the ends), NaN and inf left out.
+
+    The numbers of pandas' ``rolling(2 half + 1, center=True, min_periods=1).median()``: the
+    middle value, or the mean of the two middle values, of the window's values sorted.
+    """
+    finite = [math.isfinite(v) for v in values]
+    out = []
+    for j in range(len(values)):
+        a, b = max(0, j - half), j + half + 1
+        w = sorted(values[a:b] if all(finite[a:b]) else compress(values[a:b], finite[a:b]))
+        k = len(w)
+        out.append(math.nan if not k else w[k // 2] if k % 2 else (w[k // 2 - 1] + w[k // 2]) / 2)
+    return out
+
+
 def detect_double_taps(
     acc_mps2: np.ndarray,
     *,
@@ -74,20 +93,24 @@ def detect_double_taps(
         Allowed time between the two knocks of a double tap.
     """
     fs = float(sampling_rate_hz)
-    acc = np.nan_to_num(np.asarray(acc_mps2, float))
+    acc = np.asarray(acc_mps2, float)
     if fs < 2.5 * tap_highpass_hz or len(acc) < int(fs):
         return np.zeros(0, int)
-    hp = np.linalg.norm(filtfilt_butter(acc, order=4, cutoff_hz=tap_highpass_hz, btype="highpass",
-                                        sampling_rate_hz=fs), axis=1)
+    if not np.isfinite(acc).all():
+        acc = np.nan_to_num(acc)
+    sq = filtfilt_butter(acc, order=4, cutoff_hz=tap_highpass_hz, btype="highpass",
+                         sampling_rate_hz=fs) ** 2
+    hp = np.sqrt((sq[:, 0] + sq[:, 1]) + sq[:, 2])  # numpy.linalg.norm(..., axis=1), its additions
+    if not (hp > min_peak_mps2).any():  # no knock can pass the threshold
+        return np.zeros(0, int)
     per = int(fs)
     n_sec = len(hp) // per
     sec_max = hp[: n_sec * per].reshape(n_sec, per).max(axis=1)
-    typical = pd.Series(sec_max).rolling(11, center=True, min_periods=1).median().to_numpy()
-    level = np.repeat(typical, per)
-    level = np.concatenate([level, np.full(len(hp) - len(level), typical[-1] if n_sec else 0.0)])
-    thr = np.maximum(min_factor * level, min_peak_mps2)
+    typical = _running_median(sec_max.tolist(), half=5)  # the surrounding 11 s
+    # threshold of each second; the samples after the last whole second take the last one's
+    thr = np.maximum(min_factor * np.array(typical), min_peak_mps2)
     peaks, _ = sps.find_peaks(hp, distance=max(1, int(0.08 * fs)))
-    knocks = peaks[hp[peaks] > thr[peaks]]
+    knocks = peaks[hp[peaks] > thr[np.minimum(peaks // per, n_sec - 1)]]
     out = []
     i = 0
     while i < len(knocks) - 1:

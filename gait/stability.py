@@ -33,7 +33,7 @@ Measures
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,43 +64,71 @@ class StabilitySettings:
         return asdict(self)
 
 
-def harmonic_ratio(signal: np.ndarray, *, harmonics: int, odd_over_even: bool) -> float:
-    """Harmonic ratio of one stride-long signal (even/odd, or odd/even for medio-lateral)."""
-    if len(signal) < 2 * harmonics + 2 or not np.isfinite(signal).all():
-        return math.nan
-    spectrum = np.abs(np.fft.rfft(signal - np.mean(signal)))[1 : harmonics + 1]
-    even = spectrum[1::2].sum()
-    odd = spectrum[0::2].sum()
-    num, den = (odd, even) if odd_over_even else (even, odd)
-    return float(num / den) if den > 0 else math.nan
+def harmonic_ratios(
+    signals: np.ndarray, *, harmonics: int, odd_over_even: tuple[bool, ...]
+) -> list[float]:
+    """Harmonic ratio of each row of ``signals`` (stride-long signals of one length).
+
+    Per row: the amplitudes of the first ``harmonics`` harmonics of the signal (its mean
+    removed); the sum of the even ones over the sum of the odd ones, or odd over even where
+    ``odd_over_even`` is true for that row (medio-lateral). NaN for a row that is not all finite
+    and for every row when the signals are shorter than ``2 * harmonics + 2`` samples. The rows
+    go through one FFT call; each row's numbers are those of its own 1-D transform.
+    """
+    k, n = signals.shape
+    out = [math.nan] * k
+    if n < 2 * harmonics + 2:
+        return out
+    rows = np.flatnonzero(np.isfinite(signals).all(axis=1)).tolist()
+    if not rows:
+        return out
+    x = signals if len(rows) == k else signals[rows]
+    x = x - (np.add.reduce(x, axis=1) / n)[:, None]
+    spectrum = np.abs(np.fft.rfft(x, axis=1))[:, 1 : harmonics + 1]
+    evens = np.add.reduce(spectrum[:, 1::2], axis=1).tolist()
+    odds = np.add.reduce(spectrum[:, 0::2], axis=1).tolist()
+    for row, even, odd in zip(rows, evens, odds, strict=True):
+        num, den = (odd, even) if odd_over_even[row] else (even, odd)
+        out[row] = num / den if den > 0 else math.nan
+    return out
 
 
-def autocorrelation_at(signal: np.ndarray, lag: int) -> float:
-    """Unbiased, normalised autocorrelation of a signal at one lag."""
+def autocorrelations_at(signal: np.ndarray, lags: tuple[int, ...]) -> list[float]:
+    """Unbiased, normalised autocorrelation of a signal at each of ``lags`` (NaN samples dropped).
+
+    ``r(lag) = sum(x[i] x[i + lag]) / (n - lag) / (sum(x[i]^2) / n)`` with ``x`` the finite
+    samples minus their mean; NaN for a lag outside ``1 .. n - 2`` and for a constant signal.
+    """
     x = signal[np.isfinite(signal)]
     n = len(x)
-    if lag <= 0 or lag >= n - 1:
-        return math.nan
-    x = x - x.mean()
-    var = np.dot(x, x) / n
+    out = [math.nan] * len(lags)
+    usable = [k for k, lag in enumerate(lags) if 0 < lag < n - 1]
+    if not usable:
+        return out
+    x = x - float(np.add.reduce(x)) / n
+    var = float(np.dot(x, x)) / n
     if var <= 0:
-        return math.nan
-    return float(np.dot(x[:-lag], x[lag:]) / (n - lag) / var)
+        return out
+    for k in usable:
+        lag = lags[k]
+        out[k] = float(np.dot(x[:-lag], x[lag:])) / (n - lag) / var
+    return out
 
 
 def _nearest_outside_window(
-    tree: cKDTree, points: np.ndarray, refs: np.ndarray, theiler: int, usable: int
+    tree: cKDTree, points: np.ndarray, refs: np.ndarray, theiler: int, usable: int, first_k: int
 ) -> np.ndarray:
     """Index of each point's nearest neighbour at least ``theiler + 1`` samples away, -1 if none.
 
     The k nearest neighbours come sorted by distance, so the first one outside the window is the
-    same whatever k, as long as one is found: a few neighbours are asked for first, and the whole
-    window plus two (which must hold one outside it) only for the points without one.
+    same whatever k, as long as one is found (distance ties aside): ``first_k`` neighbours are
+    asked for first, and the whole window plus two (which must hold one outside it) only for the
+    points without one.
     """
     k_all = min(usable, 2 * theiler + 3)
     out = np.full(len(refs), -1, dtype=np.int64)
     todo = np.arange(len(refs))
-    for k in (min(k_all, 16), k_all):
+    for k in (min(k_all, first_k), k_all):
         if not len(todo):
             break
         _, idx = tree.query(points[todo], k=k)
@@ -114,6 +142,57 @@ def _nearest_outside_window(
     return out
 
 
+def _neighbour_pairs(
+    x: np.ndarray, settings: StabilitySettings, *, first_k: int = 4
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Reference points of the delay embedding of ``x`` and their nearest neighbours.
+
+    Every ``lde_reference_step``-th point that can be followed for the fit horizon, with its
+    nearest neighbour outside the Theiler window (:func:`_nearest_outside_window`; the point
+    itself and in gait data nearly always the same phase of another stride are among the first
+    four); None when the series is too short or no point has one.
+    """
+    per = settings.lde_samples_per_stride
+    m, tau = settings.lde_embedding_dimension, settings.lde_delay_samples
+    n = len(x) - (m - 1) * tau
+    horizon = int(round(settings.lde_fit_strides * per))
+    if n <= horizon + per:
+        return None
+    emb = np.stack([x[k * tau : k * tau + n] for k in range(m)], axis=1)
+    usable = n - horizon
+    tree = cKDTree(emb[:usable])
+    theiler = int(settings.lde_theiler_strides * per)
+    refs = np.arange(0, usable, settings.lde_reference_step)
+    i_nn = _nearest_outside_window(tree, emb[refs], refs, theiler, usable, first_k)
+    has = i_nn >= 0
+    if not has.any():
+        return None
+    return refs[has], i_nn[has]
+
+
+def _resampled_strides(
+    signal: np.ndarray, stride_bounds: np.ndarray, per: int
+) -> np.ndarray | None:
+    """Each stride ``signal[i0:i1]`` linearly resampled to ``per`` samples, concatenated.
+
+    The numbers of ``np.interp(np.linspace(0, n - 1, per), np.arange(n), signal[i0:i1])`` per
+    stride (the same sample positions, the same ``slope * (x - j) + y[j]``, ``y[j]`` where the
+    position is a sample), for all strides in one pass. None when a stride is shorter than 10
+    samples or holds a non-finite sample.
+    """
+    i0, i1 = stride_bounds[:, 0], stride_bounds[:, 1]
+    bad = np.concatenate(([0], np.cumsum(~np.isfinite(signal))))
+    if (i1 - i0 < 10).any() or (bad[i1] - bad[i0]).any():
+        return None
+    pos = np.linspace(0, i1 - i0 - 1, per, axis=1)
+    j = pos.astype(np.intp)
+    frac = pos - j
+    at = i0[:, None] + j
+    y0 = signal[at]
+    y1 = signal[at + (frac > 0)]
+    return np.where(frac > 0, (y1 - y0) * frac + y0, y0).ravel()
+
+
 def local_divergence_exponent(
     signal: np.ndarray, stride_bounds: np.ndarray, settings: StabilitySettings
 ) -> float:
@@ -125,38 +204,108 @@ def local_divergence_exponent(
     the exponent.
     """
     per = settings.lde_samples_per_stride
-    parts = []
-    for i0, i1 in stride_bounds:
-        seg = signal[i0:i1]
-        if i1 - i0 < 10 or not np.isfinite(seg).all():
-            return math.nan
-        parts.append(np.interp(np.linspace(0, len(seg) - 1, per), np.arange(len(seg)), seg))
-    x = np.concatenate(parts)
+    x = _resampled_strides(signal, np.asarray(stride_bounds, np.intp).reshape(-1, 2), per)
+    pairs = None if x is None else _neighbour_pairs(x, settings)
+    if pairs is None:
+        return math.nan
+    i_ref, i_nn = pairs
     m, tau = settings.lde_embedding_dimension, settings.lde_delay_samples
-    n = len(x) - (m - 1) * tau
     horizon = int(round(settings.lde_fit_strides * per))
-    if n <= horizon + per:
-        return math.nan
-    emb = np.stack([x[k * tau : k * tau + n] for k in range(m)], axis=1)
-    usable = n - horizon
-    tree = cKDTree(emb[:usable])
-    theiler = int(settings.lde_theiler_strides * per)
-    refs = np.arange(0, usable, settings.lde_reference_step)
-    i_nn = _nearest_outside_window(tree, emb[refs], refs, theiler, usable)
-    has = i_nn >= 0
-    if not has.any():
-        return math.nan
-    i_ref = refs[has]
-    i_nn = i_nn[has]
+    # Distance between the trajectories at each step s: coordinate k of emb[i + s] is
+    # x[i + s + k tau], so the squared differences are taken once per sample offset and the
+    # coordinates added in order (the additions of the norm over the coordinate axis).
     steps = np.arange(horizon + 1)
-    d = np.linalg.norm(emb[i_ref[:, None] + steps] - emb[i_nn[:, None] + steps], axis=2)
+    span = horizon + (m - 1) * tau + 1
+    windows = np.lib.stride_tricks.sliding_window_view(x, span)
+    diff = windows[i_ref] - windows[i_nn]
+    sq = diff * diff
+    d2 = sq[:, : horizon + 1]
+    for k in range(1, m):
+        d2 = d2 + sq[:, k * tau : k * tau + horizon + 1]
+    d = np.sqrt(d2)
     with np.errstate(divide="ignore"):
         logd = np.log(d)
-    logd[~np.isfinite(logd)] = np.nan
-    curve = np.nanmean(logd, axis=0)
+    bad = ~np.isfinite(logd)  # zero distances
+    if bad.any():
+        logd[bad] = np.nan
+        curve = np.nanmean(logd, axis=0)
+    else:  # nanmean's numbers when nothing is NaN
+        curve = np.add.reduce(logd, axis=0) / len(logd)
     t_strides = steps / per
     slope = np.polyfit(t_strides, curve, 1)[0]
     return float(slope)
+
+
+def _sd_cv(values: list[float], min_count: int) -> tuple[float, float]:
+    """SD (``ddof=1``) and coefficient of variation of the finite values, NaN if too few."""
+    finite = [v for v in values if math.isfinite(v)]
+    n = len(finite)
+    if n < max(min_count, 2):
+        return math.nan, math.nan
+    x = np.array(finite, float)
+    mean = float(np.add.reduce(x)) / n
+    x -= mean
+    sd = math.sqrt(float(np.add.reduce(x * x)) / (n - 1))
+    return sd, sd / abs(mean) if mean else math.nan
+
+
+def _nan_median(values: list[float]) -> float:
+    """Median of the values that are not NaN (``numpy.nanmedian``'s numbers), NaN if none."""
+    x = sorted(v for v in values if not math.isnan(v))
+    k = len(x)
+    if not k:
+        return math.nan
+    return x[k // 2] if k % 2 else (x[k // 2 - 1] + x[k // 2]) / 2
+
+
+def ml_acc_ratio(acc_mps2: np.ndarray) -> float:
+    """RMS of the medio-lateral over RMS of the 3-D acceleration, each axis's mean removed.
+
+    ``acc_mps2`` has rows vertical, forward, lateral (shape (3, n)); NaN samples are left out of
+    each mean (``numpy.nanmean``'s numbers). NaN when the forward or lateral row has no finite
+    sample.
+    """
+    finite = np.isfinite(acc_mps2).any(axis=1).tolist()
+    if not (finite[1] and finite[2]):
+        return math.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dev = acc_mps2 - _nan_means(acc_mps2)[:, None]
+        sq = dev * dev
+        mean_sq = _nan_means(np.array(((sq[2] + sq[1]) + sq[0], sq[2])))
+    total = math.sqrt(mean_sq[0])
+    return math.sqrt(mean_sq[1]) / total if total > 0 else math.nan
+
+
+def _nan_means(x: np.ndarray) -> np.ndarray:
+    """Mean of each row over its samples that are not NaN (NaN taken as 0, divided by the count)."""
+    nan = np.isnan(x)
+    if not nan.any():  # the same numbers without the substitution
+        return np.add.reduce(x, axis=1) / x.shape[1]
+    count = x.shape[1] - np.count_nonzero(nan, axis=1)
+    return np.add.reduce(np.where(nan, 0.0, x), axis=1) / count
+
+
+def _lde_update(
+    rows: list[Mapping[str, Any]],
+    settings: StabilitySettings,
+    stride_number: int,
+    lde_last: float,
+    exponent: Callable[[list[Mapping[str, Any]]], float],
+) -> float:
+    """The LDE in force after the newest stride of ``rows``.
+
+    On one foot's non-overlapping strides of one activity: NaN unless the trailing
+    ``2 (lde_window_strides - 1) + 1`` strides start with the newest one's activity;
+    ``exponent`` of every second of them (the newest one's foot) every ``lde_every_strides``
+    strides; else ``lde_last``.
+    """
+    lw = settings.lde_window_strides
+    series = rows[-(2 * (lw - 1) + 1) :]
+    if len(series) < 2 * (lw - 1) + 1 or series[0]["activity"] != rows[-1]["activity"]:
+        return math.nan
+    if (stride_number + 1) % settings.lde_every_strides == 0:
+        return exponent(series[::2])
+    return lde_last
 
 
 def stride_stability(
@@ -193,51 +342,37 @@ def stride_stability(
     """
     st = settings
     row = rows[-1]
+    window = rows[-st.window_strides :]
     out: dict[str, float] = {}
     for column in ("pelvis_rotation_range_deg", "pelvis_obliquity_range_deg"):
-        vals = np.array([r.get(column, math.nan) for r in rows[-st.window_strides :]], float)
-        vals = vals[np.isfinite(vals)]
         base = column.removesuffix("_deg").removesuffix("_range")
-        sd = float(np.std(vals, ddof=1)) if len(vals) >= st.min_window_strides else math.nan
-        mean = float(np.mean(vals)) if len(vals) else math.nan
-        out[f"{base}_sd_deg"] = sd
-        out[f"{base}_cv"] = sd / abs(mean) if mean else math.nan
-    t = time_s
-
-    def bounds(r: Mapping[str, Any]) -> tuple[int, int]:
-        i0, i1 = np.searchsorted(t, [r[c.STRIDE_START_S], r[c.STRIDE_END_S]])
-        return int(i0), int(i1)
-
-    vt, ap, ml = acc_vertical_mps2, acc_forward_mps2, acc_lateral_mps2
-    i0, i1 = bounds(row)
-    for name, x in (("vt", vt), ("ap", ap), ("ml", ml)):
-        seg = x[i0:i1]
-        out[f"harmonic_ratio_{name}"] = (
-            harmonic_ratio(seg, harmonics=st.harmonics, odd_over_even=name == "ml")
-            if len(seg) and np.isfinite(seg).all() else math.nan
+        out[f"{base}_sd_deg"], out[f"{base}_cv"] = _sd_cv(
+            [r.get(column, math.nan) for r in window], st.min_window_strides
         )
-    window = rows[-st.window_strides :]
+    t = time_s
+    i0, i1, w0 = np.searchsorted(
+        t, (row[c.STRIDE_START_S], row[c.STRIDE_END_S], window[0][c.STRIDE_START_S])
+    ).tolist()
+    vt = acc_vertical_mps2
+    # The window's samples, rows vertical, forward, lateral; the stride is its end.
+    acc = np.array((vt[w0:i1], acc_forward_mps2[w0:i1], acc_lateral_mps2[w0:i1]))
+    ratios = harmonic_ratios(acc[:, i0 - w0 :], harmonics=st.harmonics,
+                             odd_over_even=(False, False, True))
+    for name, value in zip(("vt", "ap", "ml"), ratios, strict=True):
+        out[f"harmonic_ratio_{name}"] = value
     out["step_regularity"] = out["stride_regularity"] = out["ml_acc_ratio"] = math.nan
-    times = np.array([r[c.STRIDE_TIME_S] for r in window], float)
-    if len(window) >= st.min_window_strides and np.isfinite(times).any():
-        w0, w1 = bounds(window[0])[0], i1
-        seg = vt[w0:w1]
-        lag = int(round(float(np.nanmedian(times)) * sampling_rate_hz))
-        out["step_regularity"] = autocorrelation_at(seg, lag // 2)
-        out["stride_regularity"] = autocorrelation_at(seg, lag)
-        if np.isfinite(ml[w0:w1]).any() and np.isfinite(ap[w0:w1]).any():
-            mlw = ml[w0:w1] - np.nanmean(ml[w0:w1])
-            apw = ap[w0:w1] - np.nanmean(ap[w0:w1])
-            vtw = seg - np.nanmean(seg)
-            total = np.sqrt(np.nanmean(mlw**2 + apw**2 + vtw**2))
-            out["ml_acc_ratio"] = float(np.sqrt(np.nanmean(mlw**2)) / total) if total > 0 else math.nan
-    # LDE on one foot's non-overlapping strides of the same activity, every few strides.
-    lw = st.lde_window_strides
-    series = rows[-(2 * (lw - 1) + 1) :]
-    lde = lde_last
-    if len(series) < 2 * (lw - 1) + 1 or series[0]["activity"] != row["activity"]:
-        lde = math.nan
-    elif (stride_number + 1) % st.lde_every_strides == 0:
-        lde = local_divergence_exponent(vt, np.array([bounds(r) for r in series[::2]]), st)
+    times = [r[c.STRIDE_TIME_S] for r in window]
+    if len(window) >= st.min_window_strides and any(math.isfinite(x) for x in times):
+        lag = int(round(_nan_median(times) * sampling_rate_hz))
+        out["step_regularity"], out["stride_regularity"] = autocorrelations_at(
+            acc[0], (lag // 2, lag)
+        )
+        out["ml_acc_ratio"] = ml_acc_ratio(acc)
+    lde = _lde_update(
+        rows, st, stride_number, lde_last,
+        lambda strides: local_divergence_exponent(
+            vt, np.searchsorted(t, [(r[c.STRIDE_START_S], r[c.STRIDE_END_S]) for r in strides]), st
+        ),
+    )
     out["lde_per_stride"] = lde
     return out, lde

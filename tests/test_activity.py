@@ -14,9 +14,9 @@ FS = 100.0
 G = GRAVITY_MPS2
 
 
-def segment(kind: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
+def segment(kind: str, seconds: float, rng: np.random.Generator, fs: float = FS) -> np.ndarray:
     """Sensor-frame acceleration (x up) of one synthetic activity."""
-    t = np.arange(int(seconds * FS)) / FS
+    t = np.arange(int(seconds * fs)) / fs
     if kind == STILL:
         f_v = np.ones_like(t)
     elif kind == WALKING:
@@ -94,3 +94,57 @@ def test_kept_labels_are_never_merged_away():
     kept = merge_short_runs(runs, 3.0, keep=("walking",))
     # the short walk stays; the short still after it joins its longer neighbour (the walk)
     assert kept == [[0.0, 10.0, "still"], [10.0, 12.5, "walking"], [12.5, 20.0, "running"]]
+
+
+def _mixed_recording(rng: np.random.Generator, fs: float) -> np.ndarray:
+    """Random still/walking/running stretches at ``fs``, tilted, with gaps and a dead stretch."""
+    acc = np.vstack([segment(str(rng.choice([STILL, WALKING, RUNNING])),
+                             float(rng.uniform(1.5, 6)), rng, fs) for _ in range(4)])
+    acc = acc @ np.linalg.qr(rng.normal(size=(3, 3)))[0]  # any mounting
+    for _ in range(rng.integers(0, 4)):
+        i = rng.integers(0, len(acc))
+        acc[i : i + rng.integers(1, int(fs)), rng.integers(0, 3)] = np.nan
+    if rng.random() < 0.2:
+        i = rng.integers(0, len(acc))
+        acc[i : i + int(2 * fs)] = np.nan  # most of a window missing
+    return acc
+
+
+def test_window_labels_equal_reference():
+    """classify_windows / activity_label give the numbers of the plain numpy calls, bit for bit."""
+    from gait.activity import _window_rows, activity_label
+    from tests import reference_measures as ref
+
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        fs = float(rng.choice([50.0, 100.0, 128.0, 200.0, 500.0]))
+        acc = _mixed_recording(rng, fs)
+        window_s = float(rng.choice([3.0, 1.0, len(acc) / fs]))
+        new, old = _window_rows(acc, fs, window_s), ref.window_rows(acc, fs, window_s)
+        assert len(new) == len(old)
+        for a, b in zip(new, old, strict=True):
+            assert a[2] == b[2]
+            assert np.array_equal(a[:2] + a[3:], b[:2] + b[3:], equal_nan=True)
+        tail = acc[-int(3 * fs) :]
+        assert activity_label(tail, sampling_rate_hz=fs) == ref.activity_label(tail,
+                                                                              sampling_rate_hz=fs)
+
+
+def test_percentiles_and_lag_products_equal_numpy():
+    from gait.activity import _lag_products, _percentiles
+
+    rng = np.random.default_rng(6)
+    for _ in range(2000):
+        n = int(rng.integers(1, 700))
+        x = rng.normal(size=n)
+        if rng.random() < 0.3:
+            x = np.round(x, 1)  # ties
+        if rng.random() < 0.05:
+            x[rng.integers(n)] = np.nan
+        q = (float(rng.uniform(0, 100)), 98.0, 2.0, 100.0, 0.0)
+        assert np.array_equal(_percentiles(x, q), np.percentile(x, q), equal_nan=True)
+        if n >= 2:
+            lo = int(rng.integers(0, n - 1))
+            hi = int(rng.integers(lo, n))
+            full = np.correlate(x, x, mode="full")[n - 1 :]
+            assert np.array_equal(_lag_products(x, lo, hi), full[lo : hi + 1], equal_nan=True)

@@ -193,6 +193,8 @@ def _bandpass(x: np.ndarray, band_hz: tuple[float, float], fs: float) -> np.ndar
 def _fill_nan(x: np.ndarray) -> np.ndarray:
     """Linear interpolation over NaN samples (edges held); all-NaN columns become 0."""
     x = np.array(x, dtype=float, copy=True)
+    if np.isfinite(x).all():
+        return x
     flat = x.reshape(x.shape[0], -1)
     idx = np.arange(flat.shape[0])
     for j in range(flat.shape[1]):
@@ -224,7 +226,8 @@ def vertical_acceleration(
     """
     acc = _fill_nan(_check_inputs(acc_mps2, sampling_rate_hz))
     grav = _lowpass(acc, _GRAVITY_LOWPASS_HZ, sampling_rate_hz)
-    norm = np.linalg.norm(grav, axis=1, keepdims=True)
+    g0, g1, g2 = grav.T
+    norm = np.sqrt(g0 * g0 + g1 * g1 + g2 * g2)[:, None]  # numpy.linalg.norm's sum, in order
     up = grav / np.where(norm > 0, norm, 1.0)
     return np.einsum("ij,ij->i", acc, up) - GRAVITY_MPS2, up
 

@@ -117,7 +117,7 @@ def _run_bounds(mask: np.ndarray) -> list[int]:
     Run ``i`` covers ``mask[b[i]:b[i + 1]]``; the runs alternate in value, starting with
     ``mask[0]``.
     """
-    return [0, *(np.flatnonzero(mask[1:] != mask[:-1]) + 1).tolist(), len(mask)]
+    return [0, *[i + 1 for i in (mask[1:] != mask[:-1]).nonzero()[0].tolist()], len(mask)]
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -143,12 +143,12 @@ def _bridged_run(below: np.ndarray, j: int, bridge: int) -> tuple[int, int]:
         First False sample after the run; ``len(below)`` if there is none.
     Both are ``j`` when ``below[j]`` is False and not bridged.
     """
-    n = len(below)
     b = _run_bounds(below)
-    first_true = bool(below[0])
+    n = b[-1]
+    true_runs = 0 if below[0] else 1  # parity of the True runs
 
     def counts(i: int) -> bool:  # run i is True, or a bridged gap
-        return first_true == (i % 2 == 0) or (0 < b[i] and b[i + 1] < n and b[i + 1] - b[i] <= bridge)
+        return i % 2 == true_runs or (0 < b[i] and b[i + 1] < n and b[i + 1] - b[i] <= bridge)
 
     i = bisect.bisect_right(b, j) - 1
     if not counts(i):
@@ -200,6 +200,16 @@ def _first_peak(sig: np.ndarray, start: int, stop: int, level: float) -> int:
     return start + (int(ok[0]) if ok.size else int(np.nanargmax(seg)))
 
 
+def _gradient(x: np.ndarray) -> np.ndarray:
+    """``np.gradient(x)`` of a 1-D signal of two or more samples (central differences inside,
+    one-sided at the ends; the same operations)."""
+    out = np.empty_like(x)
+    out[1:-1] = (x[2:] - x[:-2]) / 2.0
+    out[0] = x[1] - x[0]
+    out[-1] = x[-1] - x[-2]
+    return out
+
+
 def _steepest_descent(dap: np.ndarray, lo: int, hi: int, *, all_finite: bool) -> float:
     """Fractional position of the most negative slope in ``dap[lo:hi]``; NaN if unusable.
 
@@ -235,7 +245,7 @@ def _detect_core(
     sig_f = np.where(nan, np.inf, sig) if any_nan else sig  # NaN never counts as a flight floor
     dap = None
     if ap_g is not None and np.isfinite(ap_g).sum() >= 2:
-        dap = np.gradient(filtered[:, 1])
+        dap = _gradient(filtered[:, 1])
         dap_finite = bool(np.isfinite(dap).all())
 
     # Flights: runs of the smoothed signal below 1 g whose floor is low enough.
@@ -312,7 +322,7 @@ def _as_g(x: np.ndarray | None, shape: tuple[int, ...] | None, name: str) -> np.
 def _events(ic_pos: np.ndarray, to_pos: np.ndarray, fs: float) -> RunningEvents:
     """Wrap positions into :class:`RunningEvents`."""
     ic_idx = np.rint(ic_pos).astype(np.int64)
-    to_idx = np.where(np.isfinite(to_pos), np.rint(np.nan_to_num(to_pos)), -1).astype(np.int64)
+    to_idx = np.where(np.isfinite(to_pos), np.rint(to_pos), -1).astype(np.int64)
     return RunningEvents(ic_idx, to_idx, ic_pos, to_pos, fs)
 
 
@@ -596,19 +606,20 @@ def _slice_bound(i: np.ndarray, n: int) -> np.ndarray:
 def _window_means(
     x: np.ndarray, windows: list[tuple[np.ndarray, np.ndarray]], count: int
 ) -> np.ndarray:
-    """``np.nanmean`` of ``x`` over every window of :func:`_stance_windows` (``count`` contacts).
+    """``np.nanmean`` of every signal over every window of :func:`_stance_windows`.
 
-    NaN where a window holds no finite sample or is empty. Windows of equal length are averaged
-    together as the rows of one array: each row is summed exactly as the window on its own
-    would be, so the means are ``np.nanmean``'s bit for bit.
+    ``x`` holds the signals as rows, shape (S, N); the result is (S, ``count``), NaN where a
+    window holds no finite sample or is empty. The windows of equal length are gathered as the
+    rows of one C-ordered array: each row is summed exactly as the window on its own would be,
+    so the means are ``np.nanmean``'s bit for bit.
     """
-    out = np.full(count, np.nan)
+    out = np.full((len(x), count), np.nan)
     for rows, idx in windows:
-        m = x[idx]
+        m = x.take(idx, axis=1)  # (S, len(rows), L), C order
         nan = np.isnan(m)
-        total = np.where(nan, 0.0, m).sum(axis=1)
-        n_valid = np.maximum(np.count_nonzero(~nan, axis=1), 1)  # 0 only where all NaN
-        out[rows] = np.where(np.isfinite(m).any(axis=1), total / n_valid, np.nan)
+        total = np.where(nan, 0.0, m).sum(axis=2)
+        n_valid = np.maximum((~nan).sum(axis=2), 1)  # 0 only where all NaN
+        out[:, rows] = np.where(np.isfinite(m).any(axis=2), total / n_valid, np.nan)
     return out
 
 
@@ -709,15 +720,19 @@ def assign_running_sides(
     if not signals or len(ic) == 0:
         return sides
     width = max(1, int(round(stance_window_s * sampling_rate_hz)))
-    windows: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # per signal length
+    # every signal's stance-window means; the signals of one length through one gather
+    by_length: dict[int, list[int]] = {}
+    for k, (x, _) in enumerate(signals):
+        by_length.setdefault(len(x), []).append(k)
+    means = np.empty((len(signals), len(ic)))
+    for n, rows in by_length.items():
+        x = np.stack([signals[k][0] for k in rows])
+        means[rows] = _window_means(x, _stance_windows(ic, n, width), len(ic))
     votes = np.zeros(len(ic))
-    for x, sign in signals:
-        if len(x) not in windows:
-            windows[len(x)] = _stance_windows(ic, len(x), width)
-        means = _window_means(x, windows[len(x)], len(ic))
-        if not np.isfinite(means).any():
+    for row, (_, sign) in zip(means, signals, strict=True):
+        if not np.isfinite(row).any():
             continue
-        centred = means - _nanmedian(means)
+        centred = row - _nanmedian(row)
         if np.count_nonzero(np.isfinite(centred)) < 2:
             continue
         spread = _nanstd(centred)
@@ -725,9 +740,10 @@ def assign_running_sides(
             continue
         votes += sign * _nan_to_num(centred / spread)
     # alternation within runs of regular steps
-    breaks = np.flatnonzero(np.diff(ic) > max_step_time_s * sampling_rate_hz) + 1
+    breaks = ((ic[1:] - ic[:-1]) > max_step_time_s * sampling_rate_hz).nonzero()[0] + 1
     bounds = [0, *breaks.tolist(), len(ic)]
-    alt = np.where(np.arange(len(ic)) % 2 == 0, 1.0, -1.0)  # + on the run's 1st, 3rd... step
+    alt = np.ones(len(ic))  # + on a run's 1st, 3rd... step, - on the others
+    alt[1::2] = -1.0
     for start, stop in zip(bounds[:-1], bounds[1:], strict=False):
         score = float(np.sum(alt[: stop - start] * votes[start:stop]))
         if score == 0:

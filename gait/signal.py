@@ -200,7 +200,8 @@ def lowpass_zero_phase(
         y = np.full(rows.shape, np.nan)
     else:
         if any_nan:  # bridged by linear interpolation
-            rows = np.array([_fill_nan_linear(r)[0] if ok else r for r, ok in zip(rows, usable)])
+            rows = np.array([_fill_nan_linear(r)[0] if ok else r
+                             for r, ok in zip(rows, usable, strict=True)])
         padlen = min(3 * (2 * sos.shape[0] + 1), len(x) - 1)
         if usable.all():  # every signal through one filter call
             y = _filtfilt_rows(sos, zi, rows, padlen)

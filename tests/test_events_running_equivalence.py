@@ -19,6 +19,7 @@ from scipy.signal import resample_poly
 
 from gait.events_running import (
     _bridged_run,
+    _gradient,
     _nan_to_num,
     _nanmedian,
     _nanstd,
@@ -129,6 +130,9 @@ def test_sides_equal_previous_on_random_input() -> None:
         if case % 9 == 0 and signals:  # one signal all NaN, one constant
             name = next(iter(signals))
             signals[name] = np.full(n, np.nan if case % 2 else 1.0)
+        if case % 11 == 0 and signals:  # one signal shorter than the others
+            name = next(reversed(signals))
+            signals[name] = signals[name][: int(rng.integers(1, n))]
         kw = {"sampling_rate_hz": float(rng.choice([100.0, 200.0])),
               "stance_window_s": float(rng.choice([0.005, 0.15, 0.5])),
               "max_step_time_s": float(rng.choice([0.3, 0.6]))}
@@ -156,14 +160,18 @@ def test_helpers_match_numpy() -> None:
         # stance windows: nanmean of x[ic:stop] with Python's slice rules
         ic = np.sort(rng.integers(-5, x.size + 5, rng.integers(1, 6)))
         width = int(rng.integers(1, 12))
-        means = _window_means(x, _stance_windows(ic, x.size, width), len(ic))
+        rows = np.stack([x, -x[::-1], np.roll(x, 3)])
+        means = _window_means(rows, _stance_windows(ic, x.size, width), len(ic))
         for k, i in enumerate(ic):
             stop = min(i + width, x.size, *ic[k + 1 : k + 2])
-            window = x[slice(int(i), max(int(stop), int(i) + 1))]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                expected = np.nanmean(window) if np.isfinite(window).any() else np.nan
-            assert _same(means[k], expected)
+            for row, mean in zip(rows, means[:, k], strict=True):
+                window = row[slice(int(i), max(int(stop), int(i) + 1))]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    expected = np.nanmean(window) if np.isfinite(window).any() else np.nan
+                assert _same(mean, expected)
+        if x.size >= 2:
+            assert _same(_gradient(x), np.gradient(x))
 
 
 def test_bridged_run_is_the_bridging_pass() -> None:
@@ -231,7 +239,8 @@ def test_equal_previous_on_real_windows(shared_data: Path) -> None:
         size = int(3.25 * fs)
         for i in range(0, len(imu) - size + 1, int(0.5 * fs)):
             w = imu.iloc[i : i + size]
-            sig = {"acc_ml_mps2": w["acc_y"].to_numpy(), "gyr_vertical_radps": w["gyr_x"].to_numpy()}
+            sig = {"acc_ml_mps2": w["acc_y"].to_numpy(),
+                   "gyr_vertical_radps": w["gyr_x"].to_numpy()}
             ic_w = ic[(ic >= i) & (ic < i + size)] - i
             new = assign_running_sides(ic_w, sampling_rate_hz=fs, **sig)
             assert _same(new, ref.assign_running_sides(ic_w, sampling_rate_hz=fs, **sig))

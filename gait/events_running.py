@@ -590,7 +590,7 @@ def _stance_windows(ic: np.ndarray, n: int, width: int) -> list[tuple[np.ndarray
     stop[:-1] = np.minimum(stop[:-1], ic[1:])
     stop = np.maximum(stop, ic + 1)
     start, stop = _slice_bound(ic, n), _slice_bound(stop, n)
-    length = stop - start
+    length = np.maximum(stop - start, 0)
     groups = []
     for size in sorted(set(length.tolist()) - {0}):
         rows = np.flatnonzero(length == size)
@@ -728,6 +728,7 @@ def assign_running_sides(
     for n, rows in by_length.items():
         x = np.stack([signals[k][0] for k in rows])
         means[rows] = _window_means(x, _stance_windows(ic, n, width), len(ic))
+    # vote: the mean minus the signal's median over the contacts, over its spread (none if flat)
     votes = np.zeros(len(ic))
     for row, (_, sign) in zip(means, signals, strict=True):
         if not np.isfinite(row).any():

@@ -23,6 +23,7 @@ ORDER = [
     ("live_long", "Live pipeline over two hours: memory"),
     ("orientation", "Orientation on BROAD (optical truth) and speed"),
     ("events_running", "Running events on sacrum-running (force plate)"),
+    ("events_running_speed", "Running-event detector and side votes: speed in the stream"),
     ("events_thigh", "Thigh-refined running events (simulator only)"),
     ("walking", "Walking events, cadence and stride length on lowerback-walking"),
     ("stride_length_running", "Running stride length"),

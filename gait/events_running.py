@@ -44,6 +44,8 @@ Vertical-only timing bias against the contact's peak force: :func:`correct_verti
 
 from __future__ import annotations
 
+import bisect
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -109,13 +111,54 @@ class RunningEvents:
         return len(self.ic_idx)
 
 
+def _run_bounds(mask: np.ndarray) -> list[int]:
+    """Boundaries of the runs of equal values in ``mask``: ``[0, changes..., len(mask)]``.
+
+    Run ``i`` covers ``mask[b[i]:b[i + 1]]``; the runs alternate in value, starting with
+    ``mask[0]``.
+    """
+    return [0, *[i + 1 for i in (mask[1:] != mask[:-1]).nonzero()[0].tolist()], len(mask)]
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Start/stop (exclusive) of every run of True in ``mask``."""
-    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    d = np.diff(m)
-    starts = np.flatnonzero(d == 1)
-    stops = np.flatnonzero(d == -1)
-    return list(zip(starts.tolist(), stops.tolist(), strict=True))
+    if mask.size == 0:
+        return []
+    b = _run_bounds(mask)
+    first = 0 if mask[0] else 1
+    return list(zip(b[first::2], b[first + 1 :: 2], strict=False))
+
+
+def _bridged_run(below: np.ndarray, j: int, bridge: int) -> tuple[int, int]:
+    """The run of True in ``below`` that holds sample ``j``, short gaps inside it bridged.
+
+    A gap (run of False) counts as True when it is at most ``bridge`` samples long and neither
+    starts at the first sample nor ends at the last one (noise inside a flight, not its edge).
+
+    Returns
+    -------
+    r0
+        Last False sample before the run; 0 if there is none (the run reaches the start).
+    r1
+        First False sample after the run; ``len(below)`` if there is none.
+    Both are ``j`` when ``below[j]`` is False and not bridged.
+    """
+    b = _run_bounds(below)
+    n = b[-1]
+    true_runs = 0 if below[0] else 1  # parity of the True runs
+
+    def counts(i: int) -> bool:  # run i is True, or a bridged gap
+        return i % 2 == true_runs or (0 < b[i] and b[i + 1] < n and b[i + 1] - b[i] <= bridge)
+
+    i = bisect.bisect_right(b, j) - 1
+    if not counts(i):
+        return j, j
+    first, last = i, i
+    while first > 0 and counts(first - 1):
+        first -= 1
+    while last < len(b) - 2 and counts(last + 1):
+        last += 1
+    return (b[first] - 1 if first > 0 else 0), b[last + 1]
 
 
 @dataclass(frozen=True)
@@ -157,22 +200,35 @@ def _first_peak(sig: np.ndarray, start: int, stop: int, level: float) -> int:
     return start + (int(ok[0]) if ok.size else int(np.nanargmax(seg)))
 
 
-def _steepest_descent(dap: np.ndarray, lo: int, hi: int) -> float:
+def _gradient(x: np.ndarray) -> np.ndarray:
+    """``np.gradient(x)`` of a 1-D signal of two or more samples (central differences inside,
+    one-sided at the ends; the same operations)."""
+    out = np.empty_like(x)
+    out[1:-1] = (x[2:] - x[:-2]) / 2.0
+    out[0] = x[1] - x[0]
+    out[-1] = x[-1] - x[-2]
+    return out
+
+
+def _steepest_descent(dap: np.ndarray, lo: int, hi: int, *, all_finite: bool) -> float:
     """Fractional position of the most negative slope in ``dap[lo:hi]``; NaN if unusable.
 
     Unusable: NaN in the window, no descent (slope >= 0) or the minimum on the window edge.
+    ``all_finite``: ``dap`` is known to hold no NaN (the window is then not checked).
     """
     lo, hi = max(lo, 0), min(hi, len(dap))
     seg = dap[lo:hi]
-    if seg.size < 3 or not np.isfinite(seg).all():
+    if seg.size < 3 or not (all_finite or np.isfinite(seg).all()):
         return float("nan")
-    k = int(np.argmin(seg))
-    if seg[k] >= 0 or k == 0 or k == seg.size - 1:
+    k = int(seg.argmin())
+    if k == 0 or k == seg.size - 1:
         return float("nan")
-    y0, y1, y2 = seg[k - 1], seg[k], seg[k + 1]
+    y0, y1, y2 = seg[k - 1 : k + 2].tolist()
+    if y1 >= 0:
+        return float("nan")
     den = y0 - 2 * y1 + y2
     delta = 0.5 * (y0 - y2) / den if den > 0 else 0.0
-    return lo + k + float(np.clip(delta, -0.5, 0.5))
+    return lo + k + min(max(delta, -0.5), 0.5)
 
 
 def _detect_core(
@@ -180,20 +236,26 @@ def _detect_core(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Initial-contact and toe-off positions (fractional samples) from vertical (and AP) in g."""
     nan = ~np.isfinite(a_g)
-    sig = lowpass_zero_phase(a_g, sampling_rate_hz=fs, cutoff_hz=p.lowpass_hz)
+    any_nan = bool(nan.any())
+    # vertical and AP through the same low-pass in one call
+    both = a_g if ap_g is None else np.column_stack((a_g, ap_g))
+    filtered = lowpass_zero_phase(both, sampling_rate_hz=fs, cutoff_hz=p.lowpass_hz)
+    sig = filtered if ap_g is None else filtered[:, 0]
     smooth = lowpass_zero_phase(a_g, sampling_rate_hz=fs, cutoff_hz=p.step_lowpass_hz, order=2)
-    sig_f = np.where(nan, np.inf, sig)  # NaN never counts as a flight floor
+    sig_f = np.where(nan, np.inf, sig) if any_nan else sig  # NaN never counts as a flight floor
     dap = None
     if ap_g is not None and np.isfinite(ap_g).sum() >= 2:
-        dap = np.gradient(lowpass_zero_phase(ap_g, sampling_rate_hz=fs, cutoff_hz=p.lowpass_hz))
+        dap = _gradient(filtered[:, 1])
+        dap_finite = bool(np.isfinite(dap).all())
 
     # Flights: runs of the smoothed signal below 1 g whose floor is low enough.
-    low = np.where(nan, False, smooth < 1.0)
+    low = (smooth < 1.0) & ~nan if any_nan else smooth < 1.0
     flights = []  # (floor sample, floor value)
     for start, stop in _runs(low):
-        m = start + int(np.argmin(sig_f[start:stop]))
-        if sig_f[m] <= p.max_floor_g:
-            flights.append((m, float(sig_f[m])))
+        m = start + int(sig_f[start:stop].argmin())
+        floor = float(sig_f[m])
+        if floor <= p.max_floor_g:
+            flights.append((m, floor))
 
     # Each flight: the run below floor + level around its floor, short excursions above bridged.
     n = len(sig)
@@ -203,19 +265,13 @@ def _detect_core(
         lo = flights[k - 1][0] if k > 0 else 0
         hi = flights[k + 1][0] if k + 1 < len(flights) else n
         level = floor + p.contact_level_g
-        below = sig_f[lo:hi] < level
-        for start, stop in _runs(~below):
-            if start > 0 and stop < len(below) and stop - start <= bridge:
-                below[start:stop] = True
-        j = m - lo
-        r0 = j - int(np.argmin(below[j::-1])) if not below[: j + 1].all() else 0
-        r1 = j + int(np.argmin(below[j:])) if not below[j:].all() else len(below)
+        r0, r1 = _bridged_run(sig_f[lo:hi] < level, m - lo, bridge)
         to = float("nan")
         if r0 > 0:
-            i0 = lo + r0 - 1  # last sample at or above the level
+            i0 = lo + r0 - 1  # the sample before the last one at or above the level
             to = i0 + (sig[i0] - level) / (sig[i0] - sig[i0 + 1])
         anchor = float("nan")
-        if r1 < len(below):
+        if r1 < hi - lo:
             i1 = lo + r1 - 1  # last sample below the level
             anchor = i1 + (level - sig[i1]) / (sig[i1 + 1] - sig[i1])
         edges.append((to, anchor, hi, m, floor))
@@ -226,21 +282,23 @@ def _detect_core(
     max_ct = p.max_contact_time_s * fs
     search = int(np.ceil(p.ap_search_s * fs))
     for k, (_, anchor, hi, m, floor) in enumerate(edges):
-        if not np.isfinite(anchor):
+        if not math.isfinite(anchor):
             continue
-        lo = int(np.floor(anchor))
-        if nan[lo : min(hi, n)].any() or np.nanmax(sig[lo:hi]) < p.min_peak_g:
+        lo = math.floor(anchor)
+        # no NaN from the anchor to the next floor (then the maximum is nanmax)
+        if (any_nan and nan[lo:hi].any()) or sig[lo:hi].max() < p.min_peak_g:
             continue
         # timing model: AP braking onset if available, else a fraction of the rise
         ic = float("nan")
         if dap is not None:
-            ic = _steepest_descent(dap, lo - search, lo + search + 2) - p.ap_ic_offset_s * fs
-        if not np.isfinite(ic):
-            pk = _first_peak(sig, lo, min(hi, n), floor + p.peak_rise_g)
+            ic = _steepest_descent(dap, lo - search, lo + search + 2, all_finite=dap_finite)
+            ic -= p.ap_ic_offset_s * fs
+        if not math.isfinite(ic):
+            pk = _first_peak(sig, lo, hi, floor + p.peak_rise_g)
             ic = _last_rise(sig, floor + p.ic_rise_fraction * (sig[pk] - floor), m, pk + 1)
-            ic = (ic if np.isfinite(ic) else anchor) - p.ic_offset_s * fs
+            ic = (ic if math.isfinite(ic) else anchor) - p.ic_offset_s * fs
         to = edges[k + 1][0] - p.to_offset_s * fs if k + 1 < len(edges) else float("nan")
-        if np.isfinite(to) and not (min_ct <= to - ic <= max_ct):
+        if math.isfinite(to) and not (min_ct <= to - ic <= max_ct):
             to = float("nan")
         if ic_pos and ic <= ic_pos[-1]:
             continue  # never out of order (cannot happen with sane offsets)
@@ -264,7 +322,7 @@ def _as_g(x: np.ndarray | None, shape: tuple[int, ...] | None, name: str) -> np.
 def _events(ic_pos: np.ndarray, to_pos: np.ndarray, fs: float) -> RunningEvents:
     """Wrap positions into :class:`RunningEvents`."""
     ic_idx = np.rint(ic_pos).astype(np.int64)
-    to_idx = np.where(np.isfinite(to_pos), np.rint(np.nan_to_num(to_pos)), -1).astype(np.int64)
+    to_idx = np.where(np.isfinite(to_pos), np.rint(to_pos), -1).astype(np.int64)
     return RunningEvents(ic_idx, to_idx, ic_pos, to_pos, fs)
 
 
@@ -515,39 +573,82 @@ class RunningEventStream:
         return out
 
 
-def _stance_windows(ic_idx: np.ndarray, n: int, width: int) -> list[slice]:
-    """Windows from each initial contact to ``width`` samples later (stopping at the next)."""
-    out = []
-    for k, i in enumerate(ic_idx):
-        stop = min(int(i) + width, n)
-        if k + 1 < len(ic_idx):
-            stop = min(stop, int(ic_idx[k + 1]))
-        out.append(slice(int(i), max(stop, int(i) + 1)))
-    return out
+def _stance_windows(ic: np.ndarray, n: int, width: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stance window of every contact, as sample indices grouped by window length.
 
+    Contact ``k``'s window is ``x[ic[k]:stop]`` (Python's slice rules, so a contact outside the
+    signal has an empty one) with ``stop`` ``width`` samples after the contact, no later than
+    the next contact or the signal end, and at least one sample after the contact.
 
-def _window_means(x: np.ndarray, wins: list[slice]) -> np.ndarray:
-    """``np.nanmean(x[w])`` of every window ``w`` (NaN where it holds no finite sample).
-
-    Windows of equal length are averaged together as the rows of one array: each row is summed
-    exactly as the window on its own would be, so the means are ``np.nanmean``'s bit for bit.
+    Returns
+    -------
+    list of (rows, idx)
+        For every non-zero window length ``L``: the contacts with that length and the indices
+        of their samples, shape (len(rows), L).
     """
-    out = np.full(len(wins), np.nan)
-    if not wins:
-        return out
-    starts = np.array([w.start for w in wins], dtype=np.int64)
-    lengths = np.array([len(range(*w.indices(len(x)))) for w in wins], dtype=np.int64)
-    for length in np.unique(lengths):
-        if length == 0:
-            continue
-        rows = np.flatnonzero(lengths == length)
-        m = x[starts[rows, None] + np.arange(length)]
+    stop = np.minimum(ic + width, n)
+    stop[:-1] = np.minimum(stop[:-1], ic[1:])
+    stop = np.maximum(stop, ic + 1)
+    start, stop = _slice_bound(ic, n), _slice_bound(stop, n)
+    length = np.maximum(stop - start, 0)
+    groups = []
+    for size in sorted(set(length.tolist()) - {0}):
+        rows = np.flatnonzero(length == size)
+        groups.append((rows, start[rows, None] + np.arange(size)))
+    return groups
+
+
+def _slice_bound(i: np.ndarray, n: int) -> np.ndarray:
+    """Python's slice rule for start/stop indices ``i`` on a sequence of length ``n``."""
+    return np.where(i < 0, np.maximum(i + n, 0), np.minimum(i, n))
+
+
+def _window_means(
+    x: np.ndarray, windows: list[tuple[np.ndarray, np.ndarray]], count: int
+) -> np.ndarray:
+    """``np.nanmean`` of every signal over every window of :func:`_stance_windows`.
+
+    ``x`` holds the signals as rows, shape (S, N); the result is (S, ``count``), NaN where a
+    window holds no finite sample or is empty. The windows of equal length are gathered as the
+    rows of one C-ordered array: each row is summed exactly as the window on its own would be,
+    so the means are ``np.nanmean``'s bit for bit.
+    """
+    out = np.full((len(x), count), np.nan)
+    for rows, idx in windows:
+        m = x.take(idx, axis=1)  # (S, len(rows), L), C order
         nan = np.isnan(m)
-        total = np.sum(np.where(nan, 0.0, m), axis=1)
-        count = np.sum(~nan, axis=1, dtype=np.intp)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[rows] = np.where(np.isfinite(m).any(axis=1), total / count, np.nan)
+        total = np.where(nan, 0.0, m).sum(axis=2)
+        n_valid = np.maximum((~nan).sum(axis=2), 1)  # 0 only where all NaN
+        out[:, rows] = np.where(np.isfinite(m).any(axis=2), total / n_valid, np.nan)
     return out
+
+
+def _nanmedian(x: np.ndarray) -> float:
+    """``np.nanmedian`` of a 1-D array with at least one non-NaN value (same arithmetic)."""
+    v = sorted(x[~np.isnan(x)].tolist())
+    h = len(v) // 2
+    return v[h] if len(v) % 2 else (v[h - 1] + v[h]) / 2
+
+
+_FLOAT_MAX = float(np.finfo(float).max)
+
+
+def _nan_to_num(x: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(x)`` of a float array: NaN to 0, infinities to the largest finite values."""
+    return np.where(np.isnan(x), 0.0, np.minimum(np.maximum(x, -_FLOAT_MAX), _FLOAT_MAX))
+
+
+def _nanstd(x: np.ndarray) -> float:
+    """``np.nanstd`` of a 1-D array with at least one non-NaN value (the same operations).
+
+    NaN are replaced by zeros for both sums, so each sum adds the same values in the same
+    order as numpy's.
+    """
+    nan = np.isnan(x)
+    count = np.count_nonzero(~nan)
+    mean = np.where(nan, 0.0, x).sum() / count
+    dev = np.where(nan, 0.0, x - mean)
+    return math.sqrt((dev * dev).sum() / count)
 
 
 def assign_running_sides(
@@ -619,28 +720,38 @@ def assign_running_sides(
     if not signals or len(ic) == 0:
         return sides
     width = max(1, int(round(stance_window_s * sampling_rate_hz)))
+    # every signal's stance-window means; the signals of one length through one gather
+    by_length: dict[int, list[int]] = {}
+    for k, (x, _) in enumerate(signals):
+        by_length.setdefault(len(x), []).append(k)
+    means = np.empty((len(signals), len(ic)))
+    for n, rows in by_length.items():
+        x = np.stack([signals[k][0] for k in rows])
+        means[rows] = _window_means(x, _stance_windows(ic, n, width), len(ic))
+    # vote: the mean minus the signal's median over the contacts, over its spread (none if flat)
     votes = np.zeros(len(ic))
-    for x, sign in signals:
-        wins = _stance_windows(ic, len(x), width)
-        means = _window_means(x, wins)
-        centred = means - np.nanmedian(means) if np.isfinite(means).any() else means
-        spread = np.nanstd(centred) if np.isfinite(centred).sum() > 1 else np.nan
-        if not np.isfinite(spread) or spread == 0:
+    for row, (_, sign) in zip(means, signals, strict=True):
+        if not np.isfinite(row).any():
             continue
-        votes += sign * np.nan_to_num(centred / spread)
+        centred = row - _nanmedian(row)
+        if np.count_nonzero(np.isfinite(centred)) < 2:
+            continue
+        spread = _nanstd(centred)
+        if not math.isfinite(spread) or spread == 0:
+            continue
+        votes += sign * _nan_to_num(centred / spread)
     # alternation within runs of regular steps
-    breaks = np.flatnonzero(np.diff(ic) > max_step_time_s * sampling_rate_hz) + 1
-    for run in np.split(np.arange(len(ic)), breaks):
-        if run.size == 0:
-            continue
-        alt = np.where(np.arange(run.size) % 2 == 0, 1.0, -1.0)
-        score = float(np.sum(alt * votes[run]))
+    breaks = ((ic[1:] - ic[:-1]) > max_step_time_s * sampling_rate_hz).nonzero()[0] + 1
+    bounds = [0, *breaks.tolist(), len(ic)]
+    alt = np.ones(len(ic))  # + on a run's 1st, 3rd... step, - on the others
+    alt[1::2] = -1.0
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=False):
+        score = float(np.sum(alt[: stop - start] * votes[start:stop]))
         if score == 0:
             continue
-        first_right = score > 0
-        for j, k in enumerate(run):
-            right = first_right if j % 2 == 0 else not first_right
-            sides[k] = RIGHT if right else LEFT
+        first, other = (RIGHT, LEFT) if score > 0 else (LEFT, RIGHT)
+        sides[start:stop:2] = first
+        sides[start + 1 : stop : 2] = other
     return sides
 
 

@@ -123,28 +123,39 @@ def filtfilt_butter(
             f"The length of the input vector x must be greater than padlen, which is {padlen}."
         )
     xt = np.moveaxis(x, axis, 0) if axis else x
-    if padlen > 0:
-        ext = np.concatenate(
-            (2 * xt[:1] - xt[padlen:0:-1], xt, 2 * xt[-1:] - xt[-2 : -(padlen + 2) : -1]), axis=0
-        )
-    else:
-        ext = xt
-    if _sosfilt is None:
-        zi = zi.reshape([n_sections, 2] + [1] * (x.ndim - 1))
-        y, _ = sosfilt(sos, ext, axis=0, zi=zi * ext[:1])
-        y, _ = sosfilt(sos, y[::-1], axis=0, zi=zi * y[-1:])
-        y = y[::-1]
-    else:
-        # scipy's sosfilt on (signals, time) rows, each signal through the same loop: forward,
-        # then backward on the reversed result, initial conditions scaled by the first sample
-        lanes = np.array(ext.reshape(len(ext), -1).T, order="C")
-        _sosfilt(sos, lanes, zi[None] * lanes[:, None, None, 0])
-        lanes = np.array(lanes[:, ::-1], order="C")
-        _sosfilt(sos, lanes, zi[None] * lanes[:, None, None, 0])
-        y = lanes[:, ::-1].T.reshape(ext.shape)
-    if padlen > 0:
-        y = y[padlen:-padlen]
+    y = _filtfilt_rows(sos, zi, xt.reshape(len(xt), -1).T, padlen).T.reshape(xt.shape)
     return np.moveaxis(y, 0, axis) if axis else y
+
+
+def _filtfilt_rows(sos: np.ndarray, zi: np.ndarray, rows: np.ndarray, padlen: int) -> np.ndarray:
+    """scipy's ``sosfiltfilt`` operations on every row of ``rows`` (K, N), no NaN.
+
+    Odd extension by ``padlen`` samples at each end, steady-state initial conditions ``zi`` (of
+    the design ``sos``) scaled by the first sample, forward pass, then the backward pass on the
+    reversed result. Each row goes through exactly the arithmetic it would alone.
+
+    Returns
+    -------
+    numpy.ndarray
+        Filtered rows, (K, N): a view of a new array (reversed in memory), writable.
+    """
+    ext = np.empty((rows.shape[0], rows.shape[1] + 2 * padlen))  # C order, filtered in place
+    ext[:, padlen : ext.shape[1] - padlen] = rows
+    if padlen > 0:
+        ext[:, :padlen] = 2 * rows[:, :1] - rows[:, padlen:0:-1]
+        ext[:, -padlen:] = 2 * rows[:, -1:] - rows[:, -2 : -(padlen + 2) : -1]
+    if _sosfilt is None:
+        zi = zi[:, None, :]
+        y, _ = sosfilt(sos, ext, axis=1, zi=zi * ext[None, :, :1])
+        y, _ = sosfilt(sos, y[:, ::-1], axis=1, zi=zi * y[None, :, -1:])
+    else:
+        # the compiled loop of scipy's sosfilt on C-ordered rows, in place: forward, then
+        # backward on the reversed result
+        _sosfilt(sos, ext, zi[None] * ext[:, None, None, 0])
+        y = np.array(ext[:, ::-1], order="C")
+        _sosfilt(sos, y, zi[None] * y[:, None, None, 0])
+    y = y[:, ::-1]
+    return y[:, padlen:-padlen] if padlen > 0 else y
 
 
 def lowpass_zero_phase(
@@ -179,24 +190,26 @@ def lowpass_zero_phase(
             f"sampling_rate_hz and cutoff_hz must be positive, got {sampling_rate_hz}, {cutoff_hz}"
         )
     cutoff = min(cutoff_hz, 0.45 * sampling_rate_hz)
-    sos, _ = _butter_design(order, float(cutoff), "lowpass", float(sampling_rate_hz))
-    n_sections = sos.shape[0]
-    if x.ndim == 1:
-        cols = [x]
+    sos, zi = _butter_design(order, float(cutoff), "lowpass", float(sampling_rate_hz))
+    rows = x.reshape(len(x), -1).T  # (K, N): one row per signal
+    nan = ~np.isfinite(rows)
+    any_nan = nan.any()
+    # usable: at least two finite samples
+    usable = np.count_nonzero(~nan, axis=1) >= 2 if any_nan else np.full(len(rows), len(x) >= 2)
+    if not usable.any():
+        y = np.full(rows.shape, np.nan)
     else:
-        cols = [x[:, k] for k in range(x.shape[1])]
-    out = []
-    for col in cols:
-        if np.isfinite(col).sum() < 2:
-            out.append(np.full(col.shape, np.nan))
-            continue
-        filled, nan = _fill_nan_linear(col)
-        padlen = min(3 * (2 * n_sections + 1), len(filled) - 1)
-        y = filtfilt_butter(filled, order=order, cutoff_hz=cutoff, btype="lowpass",
-                            sampling_rate_hz=sampling_rate_hz, padlen=padlen)
+        if any_nan:  # bridged by linear interpolation
+            rows = np.array([_fill_nan_linear(r)[0] if ok else r
+                             for r, ok in zip(rows, usable, strict=True)])
+        padlen = min(3 * (2 * sos.shape[0] + 1), len(x) - 1)
+        if usable.all():  # every signal through one filter call
+            y = _filtfilt_rows(sos, zi, rows, padlen)
+        else:
+            y = np.full(rows.shape, np.nan)
+            y[usable] = _filtfilt_rows(sos, zi, rows[usable], padlen)
         y[nan] = np.nan
-        out.append(y)
-    return out[0] if x.ndim == 1 else np.column_stack(out)
+    return y[0] if x.ndim == 1 else np.ascontiguousarray(y.T)
 
 
 def crossing_up(x: np.ndarray, level: float, start: int, stop: int) -> float:

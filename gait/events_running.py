@@ -53,7 +53,7 @@ import numpy as np
 
 from stridecue.constants import GRAVITY_MPS2, LEFT, RIGHT, UNKNOWN
 
-from .signal import lowpass_zero_phase
+from .signal import gradient, lowpass_zero_phase
 
 __all__ = [
     "VERTICAL_IC_PEAK_BIAS",
@@ -200,16 +200,6 @@ def _first_peak(sig: np.ndarray, start: int, stop: int, level: float) -> int:
     return start + (int(ok[0]) if ok.size else int(np.nanargmax(seg)))
 
 
-def _gradient(x: np.ndarray) -> np.ndarray:
-    """``np.gradient(x)`` of a 1-D signal of two or more samples (central differences inside,
-    one-sided at the ends; the same operations)."""
-    out = np.empty_like(x)
-    out[1:-1] = (x[2:] - x[:-2]) / 2.0
-    out[0] = x[1] - x[0]
-    out[-1] = x[-1] - x[-2]
-    return out
-
-
 def _steepest_descent(dap: np.ndarray, lo: int, hi: int, *, all_finite: bool) -> float:
     """Fractional position of the most negative slope in ``dap[lo:hi]``; NaN if unusable.
 
@@ -245,7 +235,7 @@ def _detect_core(
     sig_f = np.where(nan, np.inf, sig) if any_nan else sig  # NaN never counts as a flight floor
     dap = None
     if ap_g is not None and np.isfinite(ap_g).sum() >= 2:
-        dap = _gradient(filtered[:, 1])
+        dap = gradient(filtered[:, 1])
         dap_finite = bool(np.isfinite(dap).all())
 
     # Flights: runs of the smoothed signal below 1 g whose floor is low enough.

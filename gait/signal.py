@@ -338,3 +338,16 @@ def project_on_vertical(acc_mps2: np.ndarray, up: np.ndarray) -> np.ndarray:
     acc = np.asarray(acc_mps2, dtype=float)
     up = np.broadcast_to(np.asarray(up, dtype=float), acc.shape)
     return np.einsum("ij,ij->i", acc, up)
+
+
+def gradient(x: np.ndarray, dx: float = 1.0) -> np.ndarray:
+    """``numpy.gradient(x, dx)`` of a 1-D signal of two or more samples, the same arithmetic.
+
+    Central differences inside, one-sided at the ends, without numpy's per-call axis and
+    spacing handling (this runs per window in the streaming analysis).
+    """
+    out = np.empty_like(x)
+    out[1:-1] = (x[2:] - x[:-2]) / (2.0 * dx)
+    out[0] = (x[1] - x[0]) / dx
+    out[-1] = (x[-1] - x[-2]) / dx
+    return out

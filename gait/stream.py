@@ -101,7 +101,7 @@ from gait.events_walking import MAX_WALKING_STEP_S, MIN_WALKING_CONTACTS, detect
 from gait.grid import Ring, SensorGrid
 from gait.laps import detect_double_taps
 from gait.orientation import OrientationEstimator
-from gait.signal import project_on_vertical, vertical_axis_from_gravity
+from gait.signal import gradient, project_on_vertical, vertical_axis_from_gravity
 from gait.stability import StabilitySettings, stride_stability
 from gait.stride_length import walking_stride_length_m
 from gait.stride_length_running import contact_model_speed_mps, leg_length_m, stride_yaw_rate_radps
@@ -683,7 +683,7 @@ class StreamAnalyser:
             for side in (c.LEFT, c.RIGHT):
                 th = col[_D[f"thigh_angle_{side}_deg"]]
                 if np.isfinite(th).all():
-                    rates[side] = np.gradient(np.radians(th), 1.0 / fs)
+                    rates[side] = gradient(np.radians(th), 1.0 / fs)
             yaw = col[_D["yaw_rate_radps"]]
             left = col[_D["left_mps2"]]
             sides = assign_running_sides(

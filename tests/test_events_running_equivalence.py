@@ -19,7 +19,6 @@ from scipy.signal import resample_poly
 
 from gait.events_running import (
     _bridged_run,
-    _gradient,
     _nan_to_num,
     _nanmedian,
     _nanstd,
@@ -29,7 +28,7 @@ from gait.events_running import (
     assign_running_sides,
     detect_running_events,
 )
-from gait.signal import lowpass_zero_phase
+from gait.signal import gradient, lowpass_zero_phase
 from stridecue.constants import GRAVITY_MPS2
 from tests import events_running_reference as ref
 
@@ -171,7 +170,8 @@ def test_helpers_match_numpy() -> None:
                     expected = np.nanmean(window) if np.isfinite(window).any() else np.nan
                 assert _same(mean, expected)
         if x.size >= 2:
-            assert _same(_gradient(x), np.gradient(x))
+            assert _same(gradient(x), np.gradient(x))
+            assert _same(gradient(x, 0.005), np.gradient(x, 0.005))
 
 
 def test_bridged_run_is_the_bridging_pass() -> None:

@@ -209,38 +209,43 @@ def lap_side_table(
     empty = pd.DataFrame(columns=["measure", "lap", "side", "mean", "sd", "n"])
     if not cols or s.empty:
         return empty
-    lap = s["lap"] if "lap" in s.columns else pd.Series(1, index=s.index)
-    side = s["side"] if "side" in s.columns else pd.Series("unknown", index=s.index)
-    data = s[cols].apply(pd.to_numeric, errors="coerce").astype(float)
-    data = data.assign(_lap=lap.fillna(0).astype(int).to_numpy(), _side=side.astype(str).to_numpy())
-    long = data.melt(id_vars=["_lap", "_side"], var_name="measure", value_name="v")
-    long = long[np.isfinite(long["v"].to_numpy())]
+    lap = (s["lap"].fillna(0).astype(int).to_numpy() if "lap" in s.columns
+           else np.ones(len(s), dtype=int))
+    side_code, side_names = pd.factorize(
+        s["side"].astype(str).to_numpy() if "side" in s.columns else np.full(len(s), "unknown"))
+    measure_code, measure_names = pd.factorize(np.asarray(cols, dtype=object))
+    values = s[cols].apply(pd.to_numeric, errors="coerce").astype(float).to_numpy()
+    # Long format: measure after measure, strides in table order, finite values only. Each
+    # grouping below is one integer key over these rows (measure, then lap, then side).
+    finite = np.isfinite(values.T)
+    column, row = np.nonzero(finite)
+    v = values.T[finite]
+    measure_l, lap_l, side_l = measure_code[column], lap[row], side_code[row]
+    n_laps, n_sides = int(max(lap.max(), 0)) + 1, max(len(side_names), 1)
     frames = []
-    for keys, fixed_lap, fixed_side in (
-        (["_lap", "_side"], None, None),
-        (["_lap"], None, BOTH),
-        (["_side"], 0, None),
-        ([], 0, BOTH),
-    ):
+    for by_lap, by_side in ((True, True), (True, False), (False, True), (False, False)):
         # Strides outside every lap (lap 0: before the first mark) count for the whole
         # session only, so that "lap 0" in this table always means the whole session.
-        part = long[long["_lap"] > 0] if "_lap" in keys else long
-        g = part.groupby(["measure", *keys], sort=False)["v"]
-        agg = g.agg(["mean", "std", "count"]).reset_index()
-        agg = agg.rename(columns={"_lap": "lap", "_side": "side", "std": "sd", "count": "n"})
-        if fixed_lap is not None:
-            agg["lap"] = fixed_lap
-        if fixed_side is not None:
-            agg["side"] = fixed_side
-        frames.append(agg[["measure", "lap", "side", "mean", "sd", "n"]])
+        sel = lap_l > 0 if by_lap else np.ones(len(v), dtype=bool)
+        key = measure_l[sel].astype(np.int64)
+        key = key * n_laps + (lap_l[sel] if by_lap else 0)
+        key = key * n_sides + (side_l[sel] if by_side else 0)
+        agg = pd.Series(v[sel]).groupby(key, sort=False).agg(["mean", "std", "count"])
+        k = agg.index.to_numpy()
+        frames.append(pd.DataFrame({
+            "measure": measure_names[k // (n_laps * n_sides)],
+            "lap": (k // n_sides) % n_laps if by_lap else 0,
+            "side": side_names[k % n_sides] if by_side else BOTH,
+            "mean": agg["mean"].to_numpy(), "sd": agg["std"].to_numpy(),
+            "n": agg["count"].to_numpy(),
+        }))
     out = pd.concat(frames, ignore_index=True)
     out = out[out["n"] > 0]
     out = out[out["side"].isin([LEFT, RIGHT, BOTH])]
     order = {m.column: i for i, m in enumerate(KEY_MEASURES)}
     out = out.assign(_o=out["measure"].map(order).fillna(len(order)))
     out = out.sort_values(["_o", "lap", "side"], kind="stable").drop(columns="_o")
-    out["lap"] = out["lap"].astype(int)
-    out["n"] = out["n"].astype(int)
+    out = out.astype({"measure": str, "lap": int, "side": str, "n": int})
     return out.reset_index(drop=True)
 
 

@@ -1,0 +1,115 @@
+"""The fast report and export paths against straightforward reference implementations.
+
+``lap_side_table`` groups one integer key per grouping instead of melting the table and grouping
+by string columns; the reference below is the earlier, plain pandas version. Both must agree to
+the last bit, dtypes included, on real analysis output and on random tables with NaN, infinities,
+strides outside every lap, unknown sides and missing columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stridecue.constants import LEFT, RIGHT
+from stridecue.report import findings as fnd
+from tests.test_report import make_result
+
+
+def lap_side_table_reference(strides: pd.DataFrame, measures=None) -> pd.DataFrame:
+    """``findings.lap_side_table`` as first written: melt, then group by string keys."""
+    if measures is None:
+        measures = fnd.available_measures(strides)
+    s = fnd.usable_strides(strides)
+    cols = [m.column for m in measures if m.column in s.columns]
+    empty = pd.DataFrame(columns=["measure", "lap", "side", "mean", "sd", "n"])
+    if not cols or s.empty:
+        return empty
+    lap = s["lap"] if "lap" in s.columns else pd.Series(1, index=s.index)
+    side = s["side"] if "side" in s.columns else pd.Series("unknown", index=s.index)
+    data = s[cols].apply(pd.to_numeric, errors="coerce").astype(float)
+    data = data.assign(_lap=lap.fillna(0).astype(int).to_numpy(),
+                       _side=side.astype(str).to_numpy())
+    long = data.melt(id_vars=["_lap", "_side"], var_name="measure", value_name="v")
+    long = long[np.isfinite(long["v"].to_numpy())]
+    frames = []
+    for keys, fixed_lap, fixed_side in ((["_lap", "_side"], None, None),
+                                        (["_lap"], None, fnd.BOTH),
+                                        (["_side"], 0, None),
+                                        ([], 0, fnd.BOTH)):
+        part = long[long["_lap"] > 0] if "_lap" in keys else long
+        agg = part.groupby(["measure", *keys], sort=False)["v"].agg(
+            ["mean", "std", "count"]).reset_index()
+        agg = agg.rename(columns={"_lap": "lap", "_side": "side", "std": "sd", "count": "n"})
+        if fixed_lap is not None:
+            agg["lap"] = fixed_lap
+        if fixed_side is not None:
+            agg["side"] = fixed_side
+        frames.append(agg[["measure", "lap", "side", "mean", "sd", "n"]])
+    out = pd.concat(frames, ignore_index=True)
+    out = out[out["n"] > 0]
+    out = out[out["side"].isin([LEFT, RIGHT, fnd.BOTH])]
+    order = {m.column: i for i, m in enumerate(fnd.KEY_MEASURES)}
+    out = out.assign(_o=out["measure"].map(order).fillna(len(order)))
+    out = out.sort_values(["_o", "lap", "side"], kind="stable").drop(columns="_o")
+    out["lap"] = out["lap"].astype(int)
+    out["n"] = out["n"].astype(int)
+    return out.reset_index(drop=True)
+
+
+def _assert_same_table(strides: pd.DataFrame, measures=None) -> None:
+    pd.testing.assert_frame_equal(fnd.lap_side_table(strides, measures),
+                                  lap_side_table_reference(strides, measures), check_exact=True)
+
+
+def _damaged(seed: int) -> tuple[pd.DataFrame, list[fnd.Measure] | None]:
+    """A random strides table with holes, infinities, lap 0, unknown sides, missing columns."""
+    rng = np.random.default_rng(seed)
+    r = make_result(n_laps=int(rng.integers(1, 5)),
+                    strides_per_side_per_lap=int(rng.integers(30, 60)), seed=seed,
+                    gap=bool(seed % 2), thigh_sides=[("left", "right"), ("left",), ()][seed % 3],
+                    sacrum_orientation=bool(seed % 5))
+    s = r.strides
+    if seed % 3 == 0:
+        s = s.sample(n=int(rng.integers(1, 40)), random_state=seed).sort_index()
+    s = s.reset_index(drop=True)
+    n = len(s)
+    floats = [c for c in s.columns if s[c].dtype == float]
+    for c in rng.choice(floats, size=5):
+        rows = rng.choice(n, size=int(rng.integers(0, n)), replace=False)
+        s.loc[rows, c] = rng.choice([np.nan, np.inf, -np.inf])
+    if seed % 4 == 1:
+        s.loc[rng.choice(n, size=n // 3), "lap"] = 0
+    if seed % 5 == 2:
+        s.loc[rng.choice(n, size=n // 3), "side"] = "unknown"
+    if seed % 7 == 3:
+        s = s.drop(columns=["lap"])
+    if seed % 11 == 4:
+        s = s.drop(columns=["side"])
+    if seed % 6 == 5 and "lap" in s:
+        s["lap"] = s["lap"].astype(float)
+        s.loc[0, "lap"] = np.nan
+    if seed % 13 == 6:
+        s = s.iloc[:0]
+    if seed % 17 == 7:
+        s[[m.column for m in fnd.KEY_MEASURES if m.column in s]] = np.nan
+    measures = None
+    if seed % 5 == 0:
+        extra = [fnd.Measure("speed_mps", "speed", "m/s", 0.1, 0, "any", "x"),
+                 fnd.Measure("duty_factor", "duty factor", "", 0.1, 0, "any", "x")]
+        measures = list(rng.choice(np.array(fnd.KEY_MEASURES, dtype=object), size=4)) + extra
+        if seed % 2:
+            measures += measures[:2]  # a measure asked for twice
+    return s, measures
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_lap_side_table_equals_reference_on_random_tables(seed):
+    _assert_same_table(*_damaged(seed))
+
+
+def test_lap_side_table_equals_reference_on_a_real_analysis(demo_result):
+    _assert_same_table(demo_result.strides)
+    one_lap = demo_result.strides.assign(lap=1)
+    _assert_same_table(one_lap)

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from stridecue.constants import LEFT, RIGHT
+from stridecue.exports import event_table, stride_table, write_csv
 from stridecue.report import findings as fnd
 from tests.test_report import make_result
 
@@ -113,3 +114,60 @@ def test_lap_side_table_equals_reference_on_a_real_analysis(demo_result):
     _assert_same_table(demo_result.strides)
     one_lap = demo_result.strides.assign(lap=1)
     _assert_same_table(one_lap)
+
+
+# --- CSV writing ------------------------------------------------------------------------------
+
+
+def _random_table(seed: int) -> pd.DataFrame:
+    """Columns of every dtype the exports meet, with NaN, infinities, -0.0 and awkward text."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 60))
+    floats = rng.normal(0, 10.0 ** rng.integers(-8, 9, size=n), size=n)
+    special = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-310, 1e300, 0.1, 123456.5])
+    pick = rng.random(n) < 0.3
+    floats[pick] = rng.choice(special, size=int(pick.sum()))
+    words = np.array(["left", "right", "a,b", 'say "hi"', "two\nlines", "", "ünïcode", " "],
+                     dtype=object)
+    text = rng.choice(words, size=n)
+    text[rng.random(n) < 0.2] = None
+    table = pd.DataFrame({
+        "time_s": floats,
+        "small_f32": np.clip(floats, -1e30, 1e30).astype(np.float32),
+        "lap": rng.integers(-2, 40, size=n),
+        "count_u8": rng.integers(0, 255, size=n).astype(np.uint8),
+        "gap_crossed": rng.random(n) < 0.5,
+        "side": pd.array(text, dtype="str"),
+        "note": text,
+        "flag_or_missing": pd.Series(rng.choice([True, False, None], size=n), dtype=object),
+        "mixed": pd.Series(rng.choice(np.array([1.5, "x", None, 3], dtype=object), size=n),
+                           dtype=object),
+    })
+    return table.iloc[:, sorted(rng.choice(table.shape[1], size=int(rng.integers(1, 10)),
+                                           replace=False))]
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("float_format", ["%.6g", "%.6f"])
+def test_write_csv_equals_pandas_on_random_tables(tmp_path, seed, float_format):
+    table = _random_table(seed)
+    table.to_csv(tmp_path / "pandas.csv", index=False, float_format=float_format)
+    write_csv(table, tmp_path / "ours.csv", float_format=float_format)
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
+def test_write_csv_equals_pandas_on_a_real_analysis(tmp_path, demo_result):
+    for name, table, float_format in (("strides", stride_table(demo_result), "%.6g"),
+                                      ("events", event_table(demo_result), "%.6f")):
+        table.to_csv(tmp_path / f"{name}_pandas.csv", index=False, float_format=float_format)
+        write_csv(table, tmp_path / f"{name}.csv", float_format=float_format)
+        assert ((tmp_path / f"{name}.csv").read_bytes()
+                == (tmp_path / f"{name}_pandas.csv").read_bytes()), name
+
+
+def test_write_csv_leaves_other_dtypes_to_pandas(tmp_path):
+    table = pd.DataFrame({"x": [1.0, np.nan], "day": pd.to_datetime(["2024-05-01", None]),
+                          "lap": pd.array([1, None], dtype="Int64")})
+    table.to_csv(tmp_path / "pandas.csv", index=False, float_format="%.6g")
+    write_csv(table, tmp_path / "ours.csv", float_format="%.6g")
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()

@@ -58,15 +58,16 @@ def _csv_cells(column: pd.Series, float_format: str) -> list[Any] | None:
     handled otherwise by pandas (dates, categories, nullable extension types).
     """
     dtype = column.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+    kind = dtype.kind if isinstance(dtype, np.dtype) else None
+    if kind == "f":
         values = column.to_numpy()
         cells: list[Any] = list(map(float_format.__mod__, values.tolist()))
         for i in np.flatnonzero(np.isnan(values)).tolist():
             cells[i] = ""
         return cells
-    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+    if kind is not None and kind in "iub":
         return column.tolist()
-    if dtype == object or isinstance(dtype, pd.StringDtype):
+    if kind == "O" or isinstance(dtype, pd.StringDtype):
         return column.astype(object).where(column.notna(), "").tolist()
     return None
 

@@ -116,6 +116,59 @@ def test_lap_side_table_equals_reference_on_a_real_analysis(demo_result):
     _assert_same_table(one_lap)
 
 
+
+def lap_splits_reference(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFrame:
+    """``findings.lap_splits`` as first written: one boolean row filter per lap."""
+    cols = ["lap", "start_s", "duration_s", "distance_m", "pace_s_per_km", "n_strides",
+            "cadence_spm", "stride_length_m", "contact_time_s", "thigh_angle_ic_deg"]
+    if laps is None or laps.empty:
+        return pd.DataFrame(columns=cols)
+    s = fnd.usable_strides(strides)
+    lap_col = s["lap"] if "lap" in s else pd.Series(np.nan, index=s.index)
+    rows = []
+    for _, lap in laps.sort_values("lap").iterrows():
+        n = int(lap["lap"])
+        sel = s[lap_col == n]
+        start = fnd._finite_or_nan(lap.get("start_s"))
+        dur = fnd._finite_or_nan(lap.get("duration_s"))
+        if not np.isfinite(dur):
+            dur = fnd._finite_or_nan(lap.get("end_s")) - start
+        dist = fnd._finite_or_nan(lap.get("distance_m"))
+        if not np.isfinite(dist):
+            dist = fnd._distance_from_strides(sel)
+        rows.append({
+            "lap": n, "start_s": start, "duration_s": dur, "distance_m": dist,
+            "pace_s_per_km": dur / dist * 1000.0 if np.isfinite(dist) and dist > 0 else np.nan,
+            "n_strides": int((strides["lap"] == n).sum()) if "lap" in strides else 0,
+            "cadence_spm": fnd._num(sel, "cadence_spm").mean(),
+            "stride_length_m": fnd._num(sel, "stride_length_m").mean(),
+            "contact_time_s": fnd._num(sel, "contact_time_s").mean(),
+            "thigh_angle_ic_deg": fnd._num(sel, "thigh_angle_ic_deg").mean(),
+        })
+    return pd.DataFrame(rows, columns=cols)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_lap_splits_equals_reference_on_random_tables(seed):
+    strides, _ = _damaged(seed)
+    rng = np.random.default_rng(seed)
+    laps = make_result(n_laps=int(rng.integers(1, 6)), seed=seed).laps
+    if seed % 3 == 0:
+        laps.loc[laps.index[::2], "distance_m"] = np.nan
+    if seed % 4 == 0:
+        laps = laps.drop(columns=["duration_s"])
+    if seed % 5 == 0:
+        laps = laps.iloc[::-1]
+    pd.testing.assert_frame_equal(fnd.lap_splits(strides, laps),
+                                  lap_splits_reference(strides, laps), check_exact=True)
+
+
+def test_lap_splits_equals_reference_on_a_real_analysis(demo_result):
+    pd.testing.assert_frame_equal(fnd.lap_splits(demo_result.strides, demo_result.laps),
+                                  lap_splits_reference(demo_result.strides, demo_result.laps),
+                                  check_exact=True)
+
+
 # --- CSV writing ------------------------------------------------------------------------------
 
 

@@ -714,25 +714,25 @@ def lap_splits(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFrame:
     if laps is None or laps.empty:
         return pd.DataFrame(columns=cols)
     s = usable_strides(strides)
-    lap_col = s["lap"] if "lap" in s else pd.Series(np.nan, index=s.index)
+    lap_of = (s["lap"] if "lap" in s else pd.Series(np.nan, index=s.index)).to_numpy()
+    lap_of_all = strides["lap"].to_numpy() if "lap" in strides else None
+    means = ("cadence_spm", "stride_length_m", "contact_time_s", "thigh_angle_ic_deg")
+    values = {c: _num(s, c) for c in means}
     rows = []
     for _, lap in laps.sort_values("lap").iterrows():
         n = int(lap["lap"])
-        sel = s[lap_col == n]
+        rows_n = np.flatnonzero(lap_of == n)
         start = _finite_or_nan(lap.get("start_s"))
         dur = _finite_or_nan(lap.get("duration_s"))
         if not np.isfinite(dur):
             dur = _finite_or_nan(lap.get("end_s")) - start
         dist = _finite_or_nan(lap.get("distance_m"))
         if not np.isfinite(dist):
-            dist = _distance_from_strides(sel)
+            dist = _distance_from_strides(s.iloc[rows_n])
         rows.append({
             "lap": n, "start_s": start, "duration_s": dur, "distance_m": dist,
             "pace_s_per_km": dur / dist * 1000.0 if np.isfinite(dist) and dist > 0 else np.nan,
-            "n_strides": int((strides["lap"] == n).sum()) if "lap" in strides else 0,
-            "cadence_spm": _num(sel, "cadence_spm").mean(),
-            "stride_length_m": _num(sel, "stride_length_m").mean(),
-            "contact_time_s": _num(sel, "contact_time_s").mean(),
-            "thigh_angle_ic_deg": _num(sel, "thigh_angle_ic_deg").mean(),
+            "n_strides": int((lap_of_all == n).sum()) if lap_of_all is not None else 0,
+            **{c: values[c].iloc[rows_n].mean() for c in means},
         })
     return pd.DataFrame(rows, columns=cols)

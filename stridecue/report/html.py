@@ -1,11 +1,12 @@
 """The coach's stride report: one self-contained HTML file per session.
 
-The page holds inline SVG plots (matplotlib), inline CSS and a few lines of inline JavaScript of
-our own (an error catcher and table sorting); nothing is fetched from anywhere, so the file opens
-offline in any browser. ``build_report_html`` is pure (returns the markup); ``write_report`` writes
-it. Stable element ids (``summary-table``, ``laps-table``, ``findings-list``, ``plot-*``,
-``lap-side-table``, ``cues-table``, ``mobility-table``, ``quality-table``, ``settings-table``)
-are part of the documented schema (docs/report_schema.md).
+The page holds inline SVG plots (``stridecue.report.plots``), inline CSS and a few lines of
+inline JavaScript of our own (an error catcher and table sorting); nothing is fetched from
+anywhere, so the file opens offline in any browser. ``build_report_html`` is pure (returns the
+markup); ``write_report`` writes it. Stable element ids (``summary-table``, ``laps-table``,
+``findings-list``, ``plot-*``, ``lap-side-table``, ``cues-table``, ``mobility-table``,
+``quality-table``, ``settings-table``) are part of the documented schema
+(docs/report_schema.md).
 """
 
 from __future__ import annotations

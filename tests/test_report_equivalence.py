@@ -169,6 +169,23 @@ def test_lap_splits_equals_reference_on_a_real_analysis(demo_result):
                                   check_exact=True)
 
 
+
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_findings_from_one_shared_table_equal_findings_from_their_own(seed):
+    strides, _ = _damaged(seed)
+    r = make_result(seed=seed)
+    athlete = {"name": "A", "injured_side": "right"}
+    found, comparison = fnd.all_findings(strides, r.cues, athlete=athlete)
+    changes, own_comparison = fnd.change_findings(strides)
+    expected = ([f for f in changes if f.kind == "change"]
+                + fnd.asymmetry_findings(strides, athlete)
+                + fnd.mobility_findings(None) + fnd.cue_findings(r.cues, strides)
+                + [f for f in changes if f.kind != "change"]
+                + fnd.quality_findings(strides, {}) + fnd.not_measured_findings(strides))
+    assert found == expected
+    pd.testing.assert_frame_equal(comparison, own_comparison, check_exact=True)
+
+
 # --- CSV writing ------------------------------------------------------------------------------
 
 

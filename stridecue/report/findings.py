@@ -288,8 +288,17 @@ def _halves(strides: pd.DataFrame) -> pd.DataFrame:
     return s
 
 
-def change_findings(strides: pd.DataFrame) -> tuple[list[Finding], pd.DataFrame]:
+def change_findings(
+    strides: pd.DataFrame, table: pd.DataFrame | None = None
+) -> tuple[list[Finding], pd.DataFrame]:
     """Findings about changes between the first and the last lap (or half) of the session.
+
+    Parameters
+    ----------
+    strides
+        The strides table.
+    table
+        ``lap_side_table(strides)`` when already computed (used when the session has laps).
 
     Returns
     -------
@@ -309,7 +318,9 @@ def change_findings(strides: pd.DataFrame) -> tuple[list[Finding], pd.DataFrame]
         s = _halves(s)
         first, last = 1, 2
         name_a, name_b = "the first half", "the second half"
-    table = lap_side_table(s)
+        table = None
+    if table is None:
+        table = lap_side_table(s)
     rows, findings, unchanged = [], [], []
     for m in available_measures(s):
         a, sd_a, n_a = _cell(table, m.column, first, BOTH)
@@ -353,16 +364,18 @@ def _injured_side(athlete: Any) -> str | None:
     return None
 
 
-def asymmetry_findings(strides: pd.DataFrame, athlete: Any = None) -> list[Finding]:
+def asymmetry_findings(strides: pd.DataFrame, athlete: Any = None,
+                       table: pd.DataFrame | None = None) -> list[Finding]:
     """Left/right findings: hip extension (the contralateral hip-flexor logic), overstride, drop.
 
     A hip that extends less than the other beyond the SRC points at a tight hip flexor on that
     side (seed 003: a tight hip flexor stops the hip going behind the body and pulls the pelvis
     into anterior tilt; trouble in one hamstring often comes with a tight hip flexor on the
     *other* side). When ``athlete["injured_side"]`` is known the finding says whether the pattern
-    is the contralateral one.
+    is the contralateral one. ``table``: ``lap_side_table(strides)`` when already computed.
     """
-    table = lap_side_table(usable_strides(strides))
+    if table is None:
+        table = lap_side_table(usable_strides(strides))
     out: list[Finding] = []
     injured = _injured_side(athlete)
     for column in ("hip_extension_peak_deg", "thigh_angle_ic_deg", "pelvis_drop_deg",
@@ -609,12 +622,19 @@ def all_findings(
     athlete: Any = None,
     mobility: Any = None,
     quality: Mapping[str, Any] | None = None,
+    table: pd.DataFrame | None = None,
 ) -> tuple[list[Finding], pd.DataFrame]:
-    """Every finding of a session report, most important first, and the lap comparison table."""
-    changes, comparison = change_findings(strides)
+    """Every finding of a session report, most important first, and the lap comparison table.
+
+    ``table`` is ``lap_side_table(strides)`` when the caller has it already; it is computed once
+    here otherwise.
+    """
+    if table is None:
+        table = lap_side_table(strides)
+    changes, comparison = change_findings(strides, table)
     findings = (
         [f for f in changes if f.kind == "change"]
-        + asymmetry_findings(strides, athlete)
+        + asymmetry_findings(strides, athlete, table)
         + mobility_findings(mobility)
         + cue_findings(cues, strides)
         + [f for f in changes if f.kind != "change"]

@@ -237,10 +237,10 @@ def build_report_html(
         if col not in strides:
             strides = strides.assign(**{col: pd.Series(dtype=float if col == "start_s" else str)})
     summary = fnd.session_summary(strides, laps, cues, result.summary)
-    findings, comparison = fnd.all_findings(strides, cues, athlete=athlete, mobility=mobility,
-                                            quality=result.quality)
-    missing = fnd.not_measured(strides)
     table = fnd.lap_side_table(strides)
+    findings, comparison = fnd.all_findings(strides, cues, athlete=athlete, mobility=mobility,
+                                            quality=result.quality, table=table)
+    missing = fnd.not_measured(strides)
     parts: list[str] = []
 
     # --- header -----------------------------------------------------------------------------

@@ -120,7 +120,11 @@ def write_outputs(
     session: Session | None = None,
     report: bool = True,
 ) -> AnalysisOutputs:
-    """Write the contract files for a result into ``out_dir`` (created if needed)."""
+    """Write the contract files for a result into ``out_dir`` (created if needed).
+
+    The report's header names the session, when and how it was recorded and its sensors; the
+    rest of ``session.json`` (ingest statistics, lap marks, simulator plan) is not repeated there.
+    """
     from stridecue.exports import export_strides
 
     out_dir = Path(out_dir)
@@ -130,19 +134,27 @@ def write_outputs(
     if report:
         from stridecue.report import write_report
 
+        header = None
+        if session is not None:
+            header = {"session_id": session.session_id,
+                      "recorded_utc": session.meta.get("created_utc"),
+                      "source": session.meta.get("source"),
+                      "sensors": ", ".join(session.placements)}
+            header = {k: v for k, v in header.items() if v}
         write_report(
             result,
             report_path,
             athlete=session.athlete if session is not None else None,
-            session_meta=session.meta if session is not None else None,
+            session_meta=header,
             mobility=(session.meta.get("mobility") if session is not None else None),
         )
+    main = ("events_csv", "strides_csv", "summary_json")
     return AnalysisOutputs(
         events_csv=paths.get("events_csv", out_dir / "events.csv"),
         strides_csv=paths.get("strides_csv", out_dir / "strides.csv"),
         summary_json=paths.get("summary_json", out_dir / "summary.json"),
         report_html=report_path,
-        extra={k: v for k, v in paths.items() if k not in ("events_csv", "strides_csv", "summary_json")},
+        extra={k: v for k, v in paths.items() if k not in main},
     )
 
 

@@ -7,8 +7,10 @@ carries its unit in its name; ``summary.json`` carries ``schema_version``. ``exp
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,45 @@ def event_table(result: AnalysisResult) -> pd.DataFrame:
     e = result.events if result.events is not None else pd.DataFrame()
     e = e.reindex(columns=list(EVENT_COLUMNS))
     return e.sort_values("time_s", kind="stable").reset_index(drop=True)
+
+
+def _csv_cells(column: pd.Series, float_format: str) -> list[Any] | None:
+    """The cells of one column as ``DataFrame.to_csv`` hands them to its csv writer.
+
+    Floats are formatted with ``float_format`` (NaN -> empty), integers and booleans stay Python
+    numbers, text and other objects stay objects with missing values empty. ``None`` for a dtype
+    handled otherwise by pandas (dates, categories, nullable extension types).
+    """
+    dtype = column.dtype
+    kind = dtype.kind if isinstance(dtype, np.dtype) else None
+    if kind == "f":
+        values = column.to_numpy()
+        cells: list[Any] = list(map(float_format.__mod__, values.tolist()))
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            cells[i] = ""
+        return cells
+    if kind is not None and kind in "iub":
+        return column.tolist()
+    if kind == "O" or isinstance(dtype, pd.StringDtype):
+        return column.astype(object).where(column.notna(), "").tolist()
+    return None
+
+
+def write_csv(table: pd.DataFrame, path: Path, *, float_format: str) -> None:
+    """Write ``table`` exactly as ``table.to_csv(path, index=False, float_format=...)`` would.
+
+    Each float column is formatted in one pass and the rows go to the csv writer in one call,
+    instead of pandas' per-value formatter; a table with a column of another dtype is written
+    by pandas itself.
+    """
+    columns = [_csv_cells(table.iloc[:, j], float_format) for j in range(table.shape[1])]
+    if not columns or any(c is None for c in columns):
+        table.to_csv(path, index=False, float_format=float_format)
+        return
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator=os.linesep)
+        writer.writerow([str(c) for c in table.columns])
+        writer.writerows(zip(*columns, strict=True))
 
 
 def _jsonable(value: Any) -> Any:
@@ -124,9 +165,9 @@ def export_strides(result: AnalysisResult, out_dir: str | Path) -> dict[str, Pat
     doc = summary_document(result)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        strides.to_csv(paths["strides_csv"], index=False, float_format="%.6g")
+        write_csv(strides, paths["strides_csv"], float_format="%.6g")
         strides.to_parquet(paths["strides_parquet"], index=False)
-        events.to_csv(paths["events_csv"], index=False, float_format="%.6f")
+        write_csv(events, paths["events_csv"], float_format="%.6f")
         paths["summary_json"].write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n",
                                          encoding="utf-8")
     except OSError as exc:

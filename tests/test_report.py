@@ -364,3 +364,17 @@ def test_schema_doc_lists_every_exported_column(tmp_path):
         assert f"`{key}`" in doc, key
     for key in summary:
         assert f"`{key}`" in doc, key
+
+
+def test_report_header_names_the_session_not_its_whole_metadata(demo_session, demo_result,
+                                                                tmp_path):
+    from stridecue.analysis import write_outputs
+
+    out = write_outputs(demo_result, tmp_path / "out", session=demo_session)
+    header = re.search(r"<header>(.*?)</header>", out.report_html.read_text(), re.S).group(1)
+    assert f"session id: {demo_session.session_id}" in header
+    assert "sensors: " + ", ".join(demo_session.placements) in header
+    assert "source: simulated" in header
+    # ingest statistics, lap marks and the simulator's plan stay in session.json
+    for key in ("packets_received", "stats", "simulation", "format version"):
+        assert key not in header

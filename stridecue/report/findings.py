@@ -209,38 +209,43 @@ def lap_side_table(
     empty = pd.DataFrame(columns=["measure", "lap", "side", "mean", "sd", "n"])
     if not cols or s.empty:
         return empty
-    lap = s["lap"] if "lap" in s.columns else pd.Series(1, index=s.index)
-    side = s["side"] if "side" in s.columns else pd.Series("unknown", index=s.index)
-    data = s[cols].apply(pd.to_numeric, errors="coerce").astype(float)
-    data = data.assign(_lap=lap.fillna(0).astype(int).to_numpy(), _side=side.astype(str).to_numpy())
-    long = data.melt(id_vars=["_lap", "_side"], var_name="measure", value_name="v")
-    long = long[np.isfinite(long["v"].to_numpy())]
+    lap = (s["lap"].fillna(0).astype(int).to_numpy() if "lap" in s.columns
+           else np.ones(len(s), dtype=int))
+    side_code, side_names = pd.factorize(
+        s["side"].astype(str).to_numpy() if "side" in s.columns else np.full(len(s), "unknown"))
+    measure_code, measure_names = pd.factorize(np.asarray(cols, dtype=object))
+    values = s[cols].apply(pd.to_numeric, errors="coerce").astype(float).to_numpy()
+    # Long format: measure after measure, strides in table order, finite values only. Each
+    # grouping below is one integer key over these rows (measure, then lap, then side).
+    finite = np.isfinite(values.T)
+    column, row = np.nonzero(finite)
+    v = values.T[finite]
+    measure_l, lap_l, side_l = measure_code[column], lap[row], side_code[row]
+    n_laps, n_sides = int(max(lap.max(), 0)) + 1, max(len(side_names), 1)
     frames = []
-    for keys, fixed_lap, fixed_side in (
-        (["_lap", "_side"], None, None),
-        (["_lap"], None, BOTH),
-        (["_side"], 0, None),
-        ([], 0, BOTH),
-    ):
+    for by_lap, by_side in ((True, True), (True, False), (False, True), (False, False)):
         # Strides outside every lap (lap 0: before the first mark) count for the whole
         # session only, so that "lap 0" in this table always means the whole session.
-        part = long[long["_lap"] > 0] if "_lap" in keys else long
-        g = part.groupby(["measure", *keys], sort=False)["v"]
-        agg = g.agg(["mean", "std", "count"]).reset_index()
-        agg = agg.rename(columns={"_lap": "lap", "_side": "side", "std": "sd", "count": "n"})
-        if fixed_lap is not None:
-            agg["lap"] = fixed_lap
-        if fixed_side is not None:
-            agg["side"] = fixed_side
-        frames.append(agg[["measure", "lap", "side", "mean", "sd", "n"]])
+        sel = lap_l > 0 if by_lap else np.ones(len(v), dtype=bool)
+        key = measure_l[sel].astype(np.int64)
+        key = key * n_laps + (lap_l[sel] if by_lap else 0)
+        key = key * n_sides + (side_l[sel] if by_side else 0)
+        agg = pd.Series(v[sel]).groupby(key, sort=False).agg(["mean", "std", "count"])
+        k = agg.index.to_numpy()
+        frames.append(pd.DataFrame({
+            "measure": measure_names[k // (n_laps * n_sides)],
+            "lap": (k // n_sides) % n_laps if by_lap else 0,
+            "side": side_names[k % n_sides] if by_side else BOTH,
+            "mean": agg["mean"].to_numpy(), "sd": agg["std"].to_numpy(),
+            "n": agg["count"].to_numpy(),
+        }))
     out = pd.concat(frames, ignore_index=True)
     out = out[out["n"] > 0]
     out = out[out["side"].isin([LEFT, RIGHT, BOTH])]
     order = {m.column: i for i, m in enumerate(KEY_MEASURES)}
     out = out.assign(_o=out["measure"].map(order).fillna(len(order)))
     out = out.sort_values(["_o", "lap", "side"], kind="stable").drop(columns="_o")
-    out["lap"] = out["lap"].astype(int)
-    out["n"] = out["n"].astype(int)
+    out = out.astype({"measure": str, "lap": int, "side": str, "n": int})
     return out.reset_index(drop=True)
 
 
@@ -283,8 +288,17 @@ def _halves(strides: pd.DataFrame) -> pd.DataFrame:
     return s
 
 
-def change_findings(strides: pd.DataFrame) -> tuple[list[Finding], pd.DataFrame]:
+def change_findings(
+    strides: pd.DataFrame, table: pd.DataFrame | None = None
+) -> tuple[list[Finding], pd.DataFrame]:
     """Findings about changes between the first and the last lap (or half) of the session.
+
+    Parameters
+    ----------
+    strides
+        The strides table.
+    table
+        ``lap_side_table(strides)`` when already computed (used when the session has laps).
 
     Returns
     -------
@@ -304,7 +318,9 @@ def change_findings(strides: pd.DataFrame) -> tuple[list[Finding], pd.DataFrame]
         s = _halves(s)
         first, last = 1, 2
         name_a, name_b = "the first half", "the second half"
-    table = lap_side_table(s)
+        table = None
+    if table is None:
+        table = lap_side_table(s)
     rows, findings, unchanged = [], [], []
     for m in available_measures(s):
         a, sd_a, n_a = _cell(table, m.column, first, BOTH)
@@ -348,16 +364,18 @@ def _injured_side(athlete: Any) -> str | None:
     return None
 
 
-def asymmetry_findings(strides: pd.DataFrame, athlete: Any = None) -> list[Finding]:
+def asymmetry_findings(strides: pd.DataFrame, athlete: Any = None,
+                       table: pd.DataFrame | None = None) -> list[Finding]:
     """Left/right findings: hip extension (the contralateral hip-flexor logic), overstride, drop.
 
     A hip that extends less than the other beyond the SRC points at a tight hip flexor on that
     side (seed 003: a tight hip flexor stops the hip going behind the body and pulls the pelvis
     into anterior tilt; trouble in one hamstring often comes with a tight hip flexor on the
     *other* side). When ``athlete["injured_side"]`` is known the finding says whether the pattern
-    is the contralateral one.
+    is the contralateral one. ``table``: ``lap_side_table(strides)`` when already computed.
     """
-    table = lap_side_table(usable_strides(strides))
+    if table is None:
+        table = lap_side_table(usable_strides(strides))
     out: list[Finding] = []
     injured = _injured_side(athlete)
     for column in ("hip_extension_peak_deg", "thigh_angle_ic_deg", "pelvis_drop_deg",
@@ -604,12 +622,19 @@ def all_findings(
     athlete: Any = None,
     mobility: Any = None,
     quality: Mapping[str, Any] | None = None,
+    table: pd.DataFrame | None = None,
 ) -> tuple[list[Finding], pd.DataFrame]:
-    """Every finding of a session report, most important first, and the lap comparison table."""
-    changes, comparison = change_findings(strides)
+    """Every finding of a session report, most important first, and the lap comparison table.
+
+    ``table`` is ``lap_side_table(strides)`` when the caller has it already; it is computed once
+    here otherwise.
+    """
+    if table is None:
+        table = lap_side_table(strides)
+    changes, comparison = change_findings(strides, table)
     findings = (
         [f for f in changes if f.kind == "change"]
-        + asymmetry_findings(strides, athlete)
+        + asymmetry_findings(strides, athlete, table)
         + mobility_findings(mobility)
         + cue_findings(cues, strides)
         + [f for f in changes if f.kind != "change"]
@@ -709,25 +734,25 @@ def lap_splits(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFrame:
     if laps is None or laps.empty:
         return pd.DataFrame(columns=cols)
     s = usable_strides(strides)
-    lap_col = s["lap"] if "lap" in s else pd.Series(np.nan, index=s.index)
+    lap_of = (s["lap"] if "lap" in s else pd.Series(np.nan, index=s.index)).to_numpy()
+    lap_of_all = strides["lap"].to_numpy() if "lap" in strides else None
+    means = ("cadence_spm", "stride_length_m", "contact_time_s", "thigh_angle_ic_deg")
+    values = {c: _num(s, c) for c in means}
     rows = []
     for _, lap in laps.sort_values("lap").iterrows():
         n = int(lap["lap"])
-        sel = s[lap_col == n]
+        rows_n = np.flatnonzero(lap_of == n)
         start = _finite_or_nan(lap.get("start_s"))
         dur = _finite_or_nan(lap.get("duration_s"))
         if not np.isfinite(dur):
             dur = _finite_or_nan(lap.get("end_s")) - start
         dist = _finite_or_nan(lap.get("distance_m"))
         if not np.isfinite(dist):
-            dist = _distance_from_strides(sel)
+            dist = _distance_from_strides(s.iloc[rows_n])
         rows.append({
             "lap": n, "start_s": start, "duration_s": dur, "distance_m": dist,
             "pace_s_per_km": dur / dist * 1000.0 if np.isfinite(dist) and dist > 0 else np.nan,
-            "n_strides": int((strides["lap"] == n).sum()) if "lap" in strides else 0,
-            "cadence_spm": _num(sel, "cadence_spm").mean(),
-            "stride_length_m": _num(sel, "stride_length_m").mean(),
-            "contact_time_s": _num(sel, "contact_time_s").mean(),
-            "thigh_angle_ic_deg": _num(sel, "thigh_angle_ic_deg").mean(),
+            "n_strides": int((lap_of_all == n).sum()) if lap_of_all is not None else 0,
+            **{c: values[c].iloc[rows_n].mean() for c in means},
         })
     return pd.DataFrame(rows, columns=cols)

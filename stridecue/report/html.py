@@ -1,11 +1,12 @@
 """The coach's stride report: one self-contained HTML file per session.
 
-The page holds inline SVG plots (matplotlib), inline CSS and a few lines of inline JavaScript of
-our own (an error catcher and table sorting); nothing is fetched from anywhere, so the file opens
-offline in any browser. ``build_report_html`` is pure (returns the markup); ``write_report`` writes
-it. Stable element ids (``summary-table``, ``laps-table``, ``findings-list``, ``plot-*``,
-``lap-side-table``, ``cues-table``, ``mobility-table``, ``quality-table``, ``settings-table``)
-are part of the documented schema (docs/report_schema.md).
+The page holds inline SVG plots (``stridecue.report.plots``), inline CSS and a few lines of
+inline JavaScript of our own (an error catcher and table sorting); nothing is fetched from
+anywhere, so the file opens offline in any browser. ``build_report_html`` is pure (returns the
+markup); ``write_report`` writes it. Stable element ids (``summary-table``, ``laps-table``,
+``findings-list``, ``plot-*``, ``lap-side-table``, ``cues-table``, ``mobility-table``,
+``quality-table``, ``settings-table``) are part of the documented schema
+(docs/report_schema.md).
 """
 
 from __future__ import annotations
@@ -236,10 +237,10 @@ def build_report_html(
         if col not in strides:
             strides = strides.assign(**{col: pd.Series(dtype=float if col == "start_s" else str)})
     summary = fnd.session_summary(strides, laps, cues, result.summary)
-    findings, comparison = fnd.all_findings(strides, cues, athlete=athlete, mobility=mobility,
-                                            quality=result.quality)
-    missing = fnd.not_measured(strides)
     table = fnd.lap_side_table(strides)
+    findings, comparison = fnd.all_findings(strides, cues, athlete=athlete, mobility=mobility,
+                                            quality=result.quality, table=table)
+    missing = fnd.not_measured(strides)
     parts: list[str] = []
 
     # --- header -----------------------------------------------------------------------------

@@ -8,15 +8,17 @@ those two samples only, so the decided grid is the same however the samples were
 
 :class:`Ring` is the growable, trimmable array behind every buffer of the streaming analysis:
 values are addressed by absolute index, old ones are dropped when nothing needs them any more.
+:class:`PointCache` holds values computed once per grid point.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["Ring", "SensorGrid"]
+__all__ = ["PointCache", "Ring", "SensorGrid"]
 
 
 class Ring:
@@ -51,6 +53,39 @@ class Ring:
         before = min(max(before, self.start), self.end)
         self._off += before - self.start
         self.start = before
+
+
+class PointCache:
+    """Rows that depend on their own grid point only (and on a key, e.g. the calibration).
+
+    Each grid point is computed once, with every point ready so far (so a whole session fed at
+    once computes them in long pieces), and again only when the key changes or rows before those
+    held are asked for (then from the first row asked). Since every row depends on its own point
+    only, the values do not depend on where the pieces end.
+
+    Parameters
+    ----------
+    width
+        Columns per row.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.ring = Ring(width)
+        self.key: object = None
+
+    def get(self, key: object, i0: int, i1: int, ready: int,
+            compute: Callable[[int, int], np.ndarray]) -> np.ndarray:
+        """Rows ``[i0, i1)``; ``compute(a, b)`` gives rows ``[a, b)``, ``ready`` bounds ``b``."""
+        if key is not self.key or not self.ring.start <= i0 <= self.ring.end:
+            self.ring, self.key = Ring(self.width, start=i0), key
+        if self.ring.end < i1:
+            self.ring.append(compute(self.ring.end, max(i1, ready)))
+        return self.ring.get(i0, i1)
+
+    def trim(self, before: int) -> None:
+        """Drop the rows before absolute index ``before``."""
+        self.ring.trim(before)
 
 
 class SensorGrid:

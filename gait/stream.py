@@ -98,7 +98,7 @@ from gait.angles import (
 from gait.cues import Cue, CueEngine, CueRule
 from gait.events_running import assign_running_sides, detect_running_events
 from gait.events_walking import MAX_WALKING_STEP_S, MIN_WALKING_CONTACTS, detect_walking_events
-from gait.grid import Ring, SensorGrid
+from gait.grid import PointCache, Ring, SensorGrid
 from gait.laps import detect_double_taps
 from gait.orientation import OrientationEstimator
 from gait.signal import gradient, project_on_vertical, vertical_axis_from_gravity
@@ -261,8 +261,8 @@ class StreamAnalyser:
         # the first to need block m's orientation).
         self._orient2: dict[str, tuple[OrientationEstimator, int]] = {}  # and its first grid point
         self._turn_n = round(s.turn_window_s * fs)
-        # per sensor: the first pass's segment forward axis (_forward_rows) and its calibration
-        self._forward: dict[str, tuple[Ring, SegmentCalibration]] = {}
+        # per sensor: the first pass's segment forward axis (_forward_rows)
+        self._forward: dict[str, PointCache] = {}
         if s.turn_compensation and not 0 < self._turn_n < self._context_n:
             raise ValueError("turn_window_s must be positive and shorter than context_s")
         self._turn_delay = 1 + math.ceil(self._look_n / self._block_n)
@@ -270,8 +270,7 @@ class StreamAnalyser:
         self._turn_done = 0  # grid points of the second pass
         self._run_speeds: deque[tuple[float, float]] = deque(maxlen=TURN_SPEED_STRIDES)
         self._derived = Ring(len(DERIVED))
-        self._pointwise = Ring(len(POINTWISE))
-        self._pointwise_cal: Calibration | None = None  # the calibration _pointwise was made with
+        self._pointwise = PointCache(len(POINTWISE))  # keyed by the calibration
         self._blocks_done = 0
         self._taps_done = 0
         self.block_labels: list[str] = []
@@ -499,19 +498,13 @@ class StreamAnalyser:
                 self._turn_state.pop(m, None)
 
     def _forward_rows(self, p: str, cal: SegmentCalibration, i0: int, i1: int) -> np.ndarray:
-        """:func:`~gait.turning.segment_forward_columns` of the first pass over ``[i0, i1)``.
-
-        Each grid point is computed once per calibration, with every first-pass orientation
-        decided so far (element-wise, so the values do not depend on the pieces).
-        """
-        ring, ring_cal = self._forward.get(p, (None, None))
-        if ring is None or ring_cal is not cal or not ring.start <= i0 <= ring.end:
-            ring = Ring(4, start=i0)
-            self._forward[p] = (ring, cal)
-        if ring.end < i1:
-            ring.append(segment_forward_columns(
-                self._level1[p].get(ring.end, self._n)[:, 11:15], cal.q_sensor_to_segment))
-        return ring.get(i0, i1)
+        """:func:`~gait.turning.segment_forward_columns` of the first pass over ``[i0, i1)``,
+        once per grid point and calibration, with every first-pass orientation decided so far."""
+        return self._forward.setdefault(p, PointCache(4)).get(
+            cal, i0, i1, self._n,
+            lambda a, b: segment_forward_columns(self._level1[p].get(a, b)[:, 11:15],
+                                                 cal.q_sensor_to_segment),
+        )
 
     # ------------------------------------------------------------------ blocks
     def _block(self, k: int, *, final: bool) -> None:
@@ -570,22 +563,12 @@ class StreamAnalyser:
         self._derived.append(out[a - w0 : b - w0])
 
     def _pointwise_rows(self, w0: int, w1: int, cal: Calibration | None) -> np.ndarray:
-        """The per-sample quantities (:data:`POINTWISE`) over ``[w0, w1)``.
-
-        Each grid point is computed once (with every grid point decided so far, so a whole
-        session fed at once computes them in long pieces), and again only when the calibration
-        changes (then from ``w0``). Every value depends on its own grid point only, so the
-        values do not depend on where the pieces end.
-        """
-        pw = self._pointwise
-        if cal is not self._pointwise_cal or not pw.start <= w0 <= pw.end:
-            pw = self._pointwise = Ring(len(POINTWISE), start=w0)
-            self._pointwise_cal = cal
-        if pw.end < w1:
-            # orientations are final up to _turn_done (the second pass) or every decided point
-            ready = self._turn_done if self.settings.turn_compensation else self._n
-            pw.append(self._pointwise_compute(pw.end, max(w1, ready), cal))
-        return pw.get(w0, w1)
+        """The per-sample quantities (:data:`POINTWISE`) over ``[w0, w1)``, once per grid point
+        and calibration (:class:`~gait.grid.PointCache`)."""
+        # orientations are final up to _turn_done (the second pass) or every decided point
+        ready = self._turn_done if self.settings.turn_compensation else self._n
+        return self._pointwise.get(
+            cal, w0, w1, ready, lambda a, b: self._pointwise_compute(a, b, cal))
 
     def _pointwise_compute(self, i0: int, i1: int, cal: Calibration | None) -> np.ndarray:
         out = np.full((i1 - i0, len(POINTWISE)), np.nan)
@@ -952,8 +935,8 @@ class StreamAnalyser:
             keep1 = 0
         for ring in self._level1.values():
             ring.trim(keep1)
-        for ring, _ in self._forward.values():
-            ring.trim(keep1)
+        for cache in self._forward.values():
+            cache.trim(keep1)
         self._pointwise.trim(keep1)
         keep_rows = self.rows[-(2 * self.settings.stability.lde_window_strides) :]
         keep_t = keep_rows[0][c.STRIDE_START_S] if keep_rows else math.inf

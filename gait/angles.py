@@ -138,11 +138,29 @@ def cardan_zxy_rad(q_segment_to_earth: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.arctan2(-r01, r11), frontal, np.arctan2(-r20, r22)
 
 
+def forward_axis_xy(q_segment_to_earth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Earth x and y components of the segment's anterior (x) axis: ``R00, R10``.
+
+    Parameters
+    ----------
+    q_segment_to_earth
+        (N, 4) ``[w, x, y, z]`` (normalised here); NaN rows give NaN.
+
+    Returns
+    -------
+    x, y : numpy.ndarray
+        (N,) each; their norm is the axis' horizontal length (1 for a level axis).
+    """
+    w, x, y, z = np.asarray(q_segment_to_earth, dtype=float).T
+    s = 2.0 / (w * w + x * x + y * y + z * z)
+    return 1.0 - s * (y * y + z * z), s * (x * y + w * z)
+
+
 def forward_heading_rad(q_segment_to_earth: np.ndarray) -> np.ndarray:
     """Heading of the segment's anterior (x) axis projected on the horizontal plane.
 
     Unlike the Cardan yaw of :func:`cardan_zxy_rad`, this is where the segment points, whatever
-    its frontal-plane angle: ``atan2(R10, R00)`` of its rotation matrix.
+    its frontal-plane angle: ``atan2(R10, R00)`` of its rotation matrix (:func:`forward_axis_xy`).
 
     Parameters
     ----------
@@ -154,9 +172,8 @@ def forward_heading_rad(q_segment_to_earth: np.ndarray) -> np.ndarray:
     numpy.ndarray
         (N,) heading, radians (+ counter-clockwise seen from above).
     """
-    w, x, y, z = np.asarray(q_segment_to_earth, dtype=float).T
-    s = 2.0 / (w * w + x * x + y * y + z * z)
-    return np.arctan2(s * (x * y + w * z), 1.0 - s * (y * y + z * z))
+    fx, fy = forward_axis_xy(q_segment_to_earth)
+    return np.arctan2(fy, fx)
 
 
 def moving_average_nan(x: np.ndarray, *, window_samples: int) -> np.ndarray:

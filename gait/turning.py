@@ -51,6 +51,7 @@ from gait import quaternion as quat
 from gait.angles import (
     DEFAULT_HEADING_WINDOW_S,
     cardan_zxy_rad,
+    forward_axis_xy,
     moving_average_nan,
     segment_orientation,
     travel_heading_rad,
@@ -218,11 +219,9 @@ def segment_forward_columns(
         are the same numbers.
     """
     q = np.asarray(q_sensor_to_earth, dtype=float)
-    axis = quat.rotate(quat.conjugate(np.asarray(q_sensor_to_segment, dtype=float)),
-                       np.array([1.0, 0.0, 0.0]))
-    fwd = quat.rotate(q, np.broadcast_to(axis, (len(q), 3)))
+    fx, fy = forward_axis_xy(
+        quat.multiply(q, quat.conjugate(np.asarray(q_sensor_to_segment, dtype=float))))
     out = np.empty((len(q), 4))
-    fx, fy = fwd[:, 0], fwd[:, 1]
     out[:, 0], out[:, 1] = fx, fy
     out[:, 2] = np.sqrt(fx * fx + fy * fy)
     out[:, 3] = np.arctan2(fy, fx)
@@ -297,11 +296,8 @@ def causal_centripetal_acceleration_mps2(
         0 in the first ``window_samples`` rows (no history) and where the speed, the orientation
         or a horizontal heading is missing.
     """
-    q = np.asarray(q_sensor_to_earth, dtype=float)
-    if int(window_samples) < 1 or len(q) <= int(window_samples):
-        return np.zeros((len(q), 3))
     return causal_centripetal_from_forward_mps2(
-        segment_forward_columns(q, q_sensor_to_segment), speed_mps,
+        segment_forward_columns(q_sensor_to_earth, q_sensor_to_segment), speed_mps,
         sampling_rate_hz=sampling_rate_hz, window_samples=window_samples,
     )
 

@@ -53,7 +53,7 @@ import numpy as np
 
 from stridecue.constants import GRAVITY_MPS2, LEFT, RIGHT, UNKNOWN
 
-from .signal import gradient, lowpass_zero_phase
+from .signal import gradient, lowpass_zero_phase, nan_median
 
 __all__ = [
     "VERTICAL_IC_PEAK_BIAS",
@@ -613,13 +613,6 @@ def _window_means(
     return out
 
 
-def _nanmedian(x: np.ndarray) -> float:
-    """``np.nanmedian`` of a 1-D array with at least one non-NaN value (same arithmetic)."""
-    v = sorted(x[~np.isnan(x)].tolist())
-    h = len(v) // 2
-    return v[h] if len(v) % 2 else (v[h - 1] + v[h]) / 2
-
-
 _FLOAT_MAX = float(np.finfo(float).max)
 
 
@@ -723,7 +716,7 @@ def assign_running_sides(
     for row, (_, sign) in zip(means, signals, strict=True):
         if not np.isfinite(row).any():
             continue
-        centred = row - _nanmedian(row)
+        centred = row - nan_median(row)
         if np.count_nonzero(np.isfinite(centred)) < 2:
             continue
         spread = _nanstd(centred)

@@ -6,7 +6,9 @@ Pure functions on numpy arrays; no I/O.
 from __future__ import annotations
 
 import functools
+import math
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.signal import butter, sosfilt, sosfilt_zi
@@ -351,3 +353,18 @@ def gradient(x: np.ndarray, dx: float = 1.0) -> np.ndarray:
     out[0] = (x[1] - x[0]) / dx
     out[-1] = (x[-1] - x[-2]) / dx
     return out
+
+
+def nan_median(values: Sequence[float] | np.ndarray) -> float:
+    """Median of the values that are not NaN (``numpy.nanmedian``'s numbers), NaN if none.
+
+    Sorted in plain Python: for the few values of a stride window or a window's contacts this is
+    cheaper than numpy's partition, and the middle value (or the mean of the middle two) is the
+    same number.
+    """
+    seq = values.tolist() if isinstance(values, np.ndarray) else values
+    x = sorted(v for v in seq if not math.isnan(v))
+    k = len(x)
+    if not k:
+        return math.nan
+    return x[k // 2] if k % 2 else (x[k // 2 - 1] + x[k // 2]) / 2

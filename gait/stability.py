@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+from gait.signal import nan_median
 from stridecue import constants as c
 
 
@@ -249,15 +250,6 @@ def _sd_cv(values: list[float], min_count: int) -> tuple[float, float]:
     return sd, sd / abs(mean) if mean else math.nan
 
 
-def _nan_median(values: list[float]) -> float:
-    """Median of the values that are not NaN (``numpy.nanmedian``'s numbers), NaN if none."""
-    x = sorted(v for v in values if not math.isnan(v))
-    k = len(x)
-    if not k:
-        return math.nan
-    return x[k // 2] if k % 2 else (x[k // 2 - 1] + x[k // 2]) / 2
-
-
 def ml_acc_ratio(acc_mps2: np.ndarray) -> float:
     """RMS of the medio-lateral over RMS of the 3-D acceleration, each axis's mean removed.
 
@@ -363,7 +355,7 @@ def stride_stability(
     out["step_regularity"] = out["stride_regularity"] = out["ml_acc_ratio"] = math.nan
     times = [r[c.STRIDE_TIME_S] for r in window]
     if len(window) >= st.min_window_strides and any(math.isfinite(x) for x in times):
-        lag = int(round(_nan_median(times) * sampling_rate_hz))
+        lag = int(round(nan_median(times) * sampling_rate_hz))
         out["step_regularity"], out["stride_regularity"] = autocorrelations_at(
             acc[0], (lag // 2, lag)
         )

@@ -53,7 +53,7 @@ import numpy as np
 
 from stridecue.constants import GRAVITY_MPS2, LEFT, RIGHT, UNKNOWN
 
-from .signal import gradient, lowpass_zero_phase, nan_median
+from .signal import gradient, last_crossing_up, lowpass_zero_phase, nan_median
 
 __all__ = [
     "VERTICAL_IC_PEAK_BIAS",
@@ -181,16 +181,6 @@ class _Params:
     to_offset_s: float = 0.0041
 
 
-def _last_rise(x: np.ndarray, level: float, lo: int, hi: int) -> float:
-    """Last upward crossing of ``level`` in ``x[lo:hi]`` (fractional sample), NaN if none."""
-    seg = x[max(lo, 0) : hi]
-    hit = np.flatnonzero((seg[:-1] < level) & (seg[1:] >= level))
-    if hit.size == 0:
-        return float("nan")
-    k = max(lo, 0) + int(hit[-1])
-    return k + (level - x[k]) / (x[k + 1] - x[k])
-
-
 def _first_peak(sig: np.ndarray, start: int, stop: int, level: float) -> int:
     """First local maximum at or above ``level`` in ``sig[start:stop]``; else the largest value."""
     seg = sig[start:stop]
@@ -285,7 +275,7 @@ def _detect_core(
             ic -= p.ap_ic_offset_s * fs
         if not math.isfinite(ic):
             pk = _first_peak(sig, lo, hi, floor + p.peak_rise_g)
-            ic = _last_rise(sig, floor + p.ic_rise_fraction * (sig[pk] - floor), m, pk + 1)
+            ic = last_crossing_up(sig, floor + p.ic_rise_fraction * (sig[pk] - floor), m, pk + 1)
             ic = (ic if math.isfinite(ic) else anchor) - p.ic_offset_s * fs
         to = edges[k + 1][0] - p.to_offset_s * fs if k + 1 < len(edges) else float("nan")
         if math.isfinite(to) and not (min_ct <= to - ic <= max_ct):

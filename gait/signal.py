@@ -232,7 +232,7 @@ def crossing_up(x: np.ndarray, level: float, start: int, stop: int) -> float:
         Linearly interpolated position where ``x`` first rises through ``level`` (from below to at
         or above); NaN if it never does in the range.
     """
-    return _crossing(x, level, start, stop, rising=True)
+    return _crossing(x, level, start, stop, rising=True, last=False)
 
 
 def crossing_down(x: np.ndarray, level: float, start: int, stop: int) -> float:
@@ -253,11 +253,21 @@ def crossing_down(x: np.ndarray, level: float, start: int, stop: int) -> float:
         Linearly interpolated position where ``x`` last falls through ``level`` (from at or above
         to below); NaN if it never does in the range.
     """
-    return _crossing(x, level, start, stop, rising=False)
+    return _crossing(x, level, start, stop, rising=False, last=True)
 
 
-def _crossing(x: np.ndarray, level: float, start: int, stop: int, *, rising: bool) -> float:
-    """The first rising or the last falling crossing (see :func:`crossing_up`/``_down``)."""
+def last_crossing_up(x: np.ndarray, level: float, start: int, stop: int) -> float:
+    """Last upward crossing of ``level`` in ``x[start:stop]``, as a fractional sample index.
+
+    As :func:`crossing_up` (from below to at or above, interpolated; NaN if none), but the last.
+    """
+    return _crossing(x, level, start, stop, rising=True, last=True)
+
+
+def _crossing(x: np.ndarray, level: float, start: int, stop: int, *, rising: bool,
+              last: bool) -> float:
+    """The first or last rising or falling crossing (:func:`crossing_up`, :func:`crossing_down`,
+    :func:`last_crossing_up`)."""
     start = max(int(start), 0)
     stop = min(int(stop), len(x))
     seg = x[start:stop]
@@ -265,7 +275,7 @@ def _crossing(x: np.ndarray, level: float, start: int, stop: int, *, rising: boo
     hit = np.flatnonzero(below[:-1] & above[1:] if rising else above[:-1] & below[1:])
     if hit.size == 0:
         return float("nan")
-    k = start + int(hit[0] if rising else hit[-1])
+    k = start + int(hit[-1] if last else hit[0])
     return k + (level - x[k]) / (x[k + 1] - x[k])  # exact negatives: the same for both
 
 

@@ -13,11 +13,21 @@ from __future__ import annotations
 import numpy as np
 
 # unchanged by the speed-up, so imported: the tunables, input checks and scalar helpers
-from gait.events_running import RunningEvents, _as_g, _first_peak, _last_rise, _Params
+from gait.events_running import RunningEvents, _as_g, _first_peak, _Params
 from gait.signal import _butter_design, _fill_nan_linear, filtfilt_butter
 from stridecue.constants import LEFT, RIGHT, UNKNOWN
 
 __all__ = ["assign_running_sides", "detect_running_events", "lowpass_zero_phase"]
+
+
+def _last_rise(x: np.ndarray, level: float, lo: int, hi: int) -> float:
+    """Last upward crossing of ``level`` in ``x[lo:hi]`` (fractional sample), NaN if none."""
+    seg = x[max(lo, 0) : hi]
+    hit = np.flatnonzero((seg[:-1] < level) & (seg[1:] >= level))
+    if hit.size == 0:
+        return float("nan")
+    k = max(lo, 0) + int(hit[-1])
+    return k + (level - x[k]) / (x[k + 1] - x[k])
 
 
 def lowpass_zero_phase(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -83,11 +83,14 @@ def analyse_tables(
     cue_rules: list[CueRule] | None = None,
     cue_baseline: Mapping[str, float] | None = None,
     sampling_rate_hz: float | None = None,
+    anatomical_axes: Collection[str] = (),
 ) -> AnalysisResult:
     """Analyse one session's sample tables (see module docs).
 
     ``sampling_rate_hz`` is the analysis grid's rate: the sacrum's nominal rate when known (the
-    live session uses it), else the median rate of the sacrum table.
+    live session uses it), else the median rate of the sacrum table. ``anatomical_axes``: the
+    placements whose axes are already the body's (``SensorInfo.axes``; see
+    :class:`gait.stream.StreamAnalyser`).
     """
     if c.SACRUM not in tables:
         raise ValueError("the analysis needs a sacrum sensor")
@@ -95,6 +98,7 @@ def analyse_tables(
     analyser = StreamAnalyser(
         sampling_rate_hz=fs, placements=list(tables), athlete=athlete, calibration=calibration,
         settings=settings, cue_rules=cue_rules, cue_baseline=cue_baseline,
+        anatomical_axes=anatomical_axes,
     )
     feed_tables(analyser, tables)
     analyser.finish()

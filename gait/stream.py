@@ -76,7 +76,7 @@ import logging
 import math
 import warnings
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -232,6 +232,7 @@ class StreamAnalyser:
         cue_rules: list[CueRule] | None = None,
         cue_baseline: Mapping[str, float] | None = None,
         retain: bool = True,
+        anatomical_axes: Collection[str] = (),
     ) -> None:
         if c.SACRUM not in placements:
             raise ValueError("the analysis needs a sacrum sensor")
@@ -241,6 +242,10 @@ class StreamAnalyser:
         self.fs = float(sampling_rate_hz)
         self.placements = tuple(placements)
         self.athlete = dict(athlete or {})
+        # The sacrum's axes are already the body's (x forward, y left, z up; imported files with
+        # acc_ap/acc_ml/acc_vertical): without a gyroscope they give the vertical and forward
+        # signals directly, instead of the vertical from the gravity direction alone.
+        self.sacrum_anatomical = c.SACRUM in anatomical_axes
         s = self.settings
         fs = self.fs
         self._block_n = max(1, round(s.block_s * fs))
@@ -608,6 +613,12 @@ class StreamAnalyser:
         fs = self.fs
         if pw is None:
             a0 = np.where(np.isfinite(acc), acc, 0.0)
+            if self.sacrum_anatomical:
+                out[:, _D["vertical_mps2"]] = a0[:, 2]
+                for name, k in (("forward_mps2", 0), ("left_mps2", 1)):
+                    if np.isfinite(acc[:, k]).any():  # else the axis is absent: stays NaN
+                        out[:, _D[name]] = a0[:, k]
+                return
             up = vertical_axis_from_gravity(a0, sampling_rate_hz=fs)
             out[:, _D["vertical_mps2"]] = project_on_vertical(a0, up)
             return

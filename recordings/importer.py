@@ -1,11 +1,23 @@
 """Import other people's recordings (generic CSV with declared units) into a stridecue session.
 
-Accepted CSV: a ``time_s`` column (seconds, strictly increasing) and any of ``acc_x, acc_y,
-acc_z, gyr_x, gyr_y, gyr_z, mag_x, mag_y, mag_z``. Accelerometer units are declared with
-``acc_unit`` (``mps2`` default, or ``g``), gyroscope units with ``gyr_unit`` (``radps`` default,
-or ``dps``); magnetometer values are taken as microtesla. Missing axes become NaN columns with a
-warning (the analysis reports what it can). Unknown columns, a non-increasing time, or values that
-contradict the declared unit raise :class:`stridecue.errors.InputError` with a one-line fix.
+Accepted CSV: a ``time_s`` column (seconds, strictly increasing) and measurement columns named
+``QUANTITY_AXIS`` or ``QUANTITY_AXIS_UNIT``:
+
+- quantity ``acc`` (specific force, gravity included), ``gyr`` (angular rate) or ``mag``;
+- axis ``x``, ``y``, ``z`` (the sensor's own axes, mounted in any orientation) or ``ap``, ``ml``,
+  ``vertical`` (axes already aligned with the body by whoever made the recording: forward, to
+  the wearer's left, up); one file uses one kind;
+- unit, optional: ``mps2`` or ``g`` for acc, ``radps`` or ``dps`` for gyr, ``ut`` for mag. A unit
+  in the name is the unit; without one, ``acc_unit`` / ``gyr_unit`` (``--acc-unit``/
+  ``--gyr-unit``) say it, else m/s^2 and rad/s. A name and a flag that disagree are an error.
+
+So ``acc_x, acc_y, acc_z, gyr_x, gyr_y, gyr_z`` (m/s^2, rad/s) and ``acc_vertical_g, acc_ap_g``
+(two body axes in g, no gyroscope) are both complete headers. Body axes are stored as x = ap,
+y = ml, z = vertical with the sensor marked ``axes="anatomical"``, so that an
+accelerometer-only sacrum still gives the analysis its vertical and forward signals. Missing axes
+become NaN columns with a warning (the analysis reports what it can). Unknown columns, a
+non-increasing time, or values that contradict the units raise
+:class:`stridecue.errors.InputError` with a one-line fix.
 """
 
 from __future__ import annotations
@@ -25,12 +37,15 @@ from stridecue.errors import InputError
 
 logger = logging.getLogger(__name__)
 
-ACC_AXES = ("acc_x", "acc_y", "acc_z")
-GYR_AXES = ("gyr_x", "gyr_y", "gyr_z")
-MAG_AXES = ("mag_x", "mag_y", "mag_z")
-KNOWN_COLUMNS = (c.TIME_S, *ACC_AXES, *GYR_AXES, *MAG_AXES)
+#: Axis names of the two kinds of axes, in stored order (x, y, z).
+AXES = {"sensor": ("x", "y", "z"), "anatomical": ("ap", "ml", "vertical")}
+#: Stored columns per quantity, in axis order.
+STORED = {"acc": c.ACC_MPS2, "gyr": c.GYR_RADPS, "mag": c.MAG_UT}
 ACC_UNITS = {"mps2": 1.0, "g": c.GRAVITY_MPS2}
 GYR_UNITS = {"radps": 1.0, "dps": np.pi / 180.0}
+UNITS = {"acc": ACC_UNITS, "gyr": GYR_UNITS, "mag": {"ut": 1.0}}
+DEFAULT_UNIT = {"acc": "mps2", "gyr": "radps", "mag": "ut"}
+FLAG = {"acc": "--acc-unit", "gyr": "--gyr-unit"}
 
 
 class ImportWarning(UserWarning):
@@ -39,19 +54,92 @@ class ImportWarning(UserWarning):
 
 @dataclass(frozen=True)
 class ImportUnits:
-    """Declared units of the CSV columns."""
+    """Units declared for the CSV columns that do not name theirs (None: not declared)."""
 
-    acc_unit: str = "mps2"
-    gyr_unit: str = "radps"
+    acc_unit: str | None = None
+    gyr_unit: str | None = None
 
     def __post_init__(self) -> None:
-        if self.acc_unit not in ACC_UNITS:
+        if self.acc_unit is not None and self.acc_unit not in ACC_UNITS:
             raise InputError(f"unknown accelerometer unit {self.acc_unit!r}: use mps2 or g")
-        if self.gyr_unit not in GYR_UNITS:
+        if self.gyr_unit is not None and self.gyr_unit not in GYR_UNITS:
             raise InputError(f"unknown gyroscope unit {self.gyr_unit!r}: use radps or dps")
 
 
-def read_imu_csv(path: Path, units: ImportUnits) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ImportedFile:
+    """One CSV read into a sample table (``SAMPLE_COLUMNS``, SI units) and what its header said."""
+
+    table: pd.DataFrame
+    axes: str  # "sensor" or "anatomical" (see the module docs)
+    acc_unit: str
+    gyr_unit: str | None  # None: no gyroscope column
+
+
+@dataclass(frozen=True)
+class _Column:
+    quantity: str  # acc | gyr | mag
+    axes: str  # sensor | anatomical
+    index: int  # 0, 1, 2: stored x, y, z
+    unit: str | None  # from the name, or None
+
+
+def parse_column(name: str) -> _Column | None:
+    """What a measurement column's name says (None: not a measurement column we know)."""
+    quantity, _, rest = name.partition("_")
+    if quantity not in STORED or not rest:
+        return None
+    for axes, names in AXES.items():
+        for index, axis in enumerate(names):
+            if rest == axis:
+                return _Column(quantity, axes, index, None)
+            if rest.startswith(axis + "_") and rest[len(axis) + 1 :] in UNITS[quantity]:
+                return _Column(quantity, axes, index, rest[len(axis) + 1 :])
+    return None
+
+
+def _header(
+    name: str, columns: list[str], units: ImportUnits
+) -> tuple[dict[str, _Column], str, dict[str, str]]:
+    """Parse and check a header: its measurement columns, their kind of axes and units."""
+    parsed = {col: parse_column(col) for col in columns if col != c.TIME_S}
+    unknown = [col for col, spec in parsed.items() if spec is None]
+    if unknown:
+        raise InputError(
+            f"{name}: unknown column(s) {', '.join(unknown)}: name them time_s and acc/gyr/mag "
+            "with _x/_y/_z (sensor axes) or _ap/_ml/_vertical (body axes), optionally with a "
+            "unit (acc_x_g, gyr_z_dps), or drop them"
+        )
+    specs: dict[str, _Column] = {col: spec for col, spec in parsed.items() if spec is not None}
+    kinds = sorted({spec.axes for spec in specs.values()})
+    if len(kinds) > 1:
+        raise InputError(
+            f"{name}: mixes sensor axes (_x/_y/_z) and body axes (_ap/_ml/_vertical): a file "
+            "must use one kind; rename the columns"
+        )
+    seen: dict[tuple[str, int], str] = {}
+    for col, spec in specs.items():
+        key = (spec.quantity, spec.index)
+        if key in seen:
+            raise InputError(f"{name}: columns {seen[key]} and {col} are the same axis: keep one")
+        seen[key] = col
+    resolved: dict[str, str] = {}
+    for quantity in STORED:
+        named = sorted({s.unit for s in specs.values() if s.quantity == quantity and s.unit})
+        declared = getattr(units, f"{quantity}_unit", None)
+        if len(named) > 1:
+            raise InputError(f"{name}: the {quantity} columns name different units "
+                             f"({', '.join(named)}): give them one unit")
+        if named and declared is not None and named[0] != declared:
+            raise InputError(
+                f"{name}: the column names say {quantity} in {named[0]} but {FLAG[quantity]} "
+                f"{declared} was given: drop {FLAG[quantity]} or rename the columns"
+            )
+        resolved[quantity] = named[0] if named else declared or DEFAULT_UNIT[quantity]
+    return specs, kinds[0] if kinds else "sensor", resolved
+
+
+def read_imu_csv(path: Path, units: ImportUnits) -> ImportedFile:
     """Read one CSV into a sample table (``SAMPLE_COLUMNS``, SI units), validating it.
 
     Raises
@@ -68,17 +156,16 @@ def read_imu_csv(path: Path, units: ImportUnits) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path.name}: not a readable CSV ({first}): export it as plain CSV") from exc
     raw.columns = [str(col).strip() for col in raw.columns]
-    unknown = [col for col in raw.columns if col not in KNOWN_COLUMNS]
-    if unknown:
-        raise InputError(
-            f"{path.name}: unknown column(s) {', '.join(unknown)}: rename them to time_s, "
-            "acc_x/y/z, gyr_x/y/z or mag_x/y/z (units go in --acc-unit/--gyr-unit), or drop them"
-        )
+    specs, axes, unit = _header(path.name, list(raw.columns), units)
     if c.TIME_S not in raw.columns:
         raise InputError(f"{path.name}: no time_s column: add the sample time in seconds as time_s")
-    acc_present = [a for a in ACC_AXES if a in raw.columns]
-    if not acc_present:
-        raise InputError(f"{path.name}: no accelerometer column: at least one of acc_x/y/z is needed")
+    names = AXES[axes]
+    present = {q: [s.index for s in specs.values() if s.quantity == q] for q in STORED}
+    if not present["acc"]:
+        raise InputError(
+            f"{path.name}: no accelerometer column: at least one of "
+            f"{', '.join('acc_' + n for n in names)} is needed"
+        )
     if len(raw) < 10:
         raise InputError(f"{path.name}: only {len(raw)} rows: a recording needs at least a few seconds")
     numeric = raw.apply(pd.to_numeric, errors="coerce")
@@ -111,65 +198,67 @@ def read_imu_csv(path: Path, units: ImportUnits) -> pd.DataFrame:
     table = pd.DataFrame(index=range(len(t)))
     table[c.TIME_S] = t
     table[c.SENSOR_TIME_S] = t
-    acc_scale = ACC_UNITS[units.acc_unit]
-    gyr_scale = GYR_UNITS[units.gyr_unit]
-    for src, dst in zip(ACC_AXES, c.ACC_MPS2, strict=True):
-        table[dst] = numeric[src].to_numpy(float) * acc_scale if src in raw else np.nan
-    for src, dst in zip(GYR_AXES, c.GYR_RADPS, strict=True):
-        table[dst] = numeric[src].to_numpy(float) * gyr_scale if src in raw else np.nan
-    for src, dst in zip(MAG_AXES, c.MAG_UT, strict=True):
-        table[dst] = numeric[src].to_numpy(float) if src in raw else np.nan
+    for stored in STORED.values():
+        for dst in stored:
+            table[dst] = np.nan
+    for col, spec in specs.items():
+        scale = UNITS[spec.quantity][unit[spec.quantity]]
+        table[STORED[spec.quantity][spec.index]] = numeric[col].to_numpy(float) * scale
+    table = table[list(c.SAMPLE_COLUMNS)]
 
-    _check_units(path.name, table, units, acc_present, [g for g in GYR_AXES if g in raw])
-    missing = [a for a in ACC_AXES if a not in raw.columns]
+    _check_units(path.name, table, unit, present["acc"], present["gyr"])
+    missing = [i for i in range(3) if i not in present["acc"]]
     if missing:
         warnings.warn(
-            f"{path.name}: only {', '.join(acc_present)} present; measures that need "
-            f"{', '.join(missing)} will be empty",
+            f"{path.name}: only {', '.join('acc_' + names[i] for i in sorted(present['acc']))} "
+            f"present; measures that need {', '.join('acc_' + names[i] for i in missing)} will be "
+            "empty",
             ImportWarning,
             stacklevel=2,
         )
-    gyr_present = [g for g in GYR_AXES if g in raw.columns]
-    if not gyr_present:
+    if not present["gyr"]:
         warnings.warn(
             f"{path.name}: no gyroscope: pelvis and thigh angles will be empty",
             ImportWarning,
             stacklevel=2,
         )
-    elif len(gyr_present) < 3:
+    elif len(present["gyr"]) < 3:
         warnings.warn(
-            f"{path.name}: gyroscope incomplete ({', '.join(gyr_present)}): orientation and angles "
-            "will be empty",
+            f"{path.name}: gyroscope incomplete "
+            f"({', '.join('gyr_' + names[i] for i in sorted(present['gyr']))}): orientation and "
+            "angles will be empty",
             ImportWarning,
             stacklevel=2,
         )
-    return table
+    return ImportedFile(table=table, axes=axes, acc_unit=unit["acc"],
+                        gyr_unit=unit["gyr"] if present["gyr"] else None)
 
 
 def _check_units(
-    name: str, table: pd.DataFrame, units: ImportUnits, acc_present: list[str], gyr_present: list[str]
+    name: str, table: pd.DataFrame, unit: Mapping[str, str], acc_present: list[int],
+    gyr_present: list[int],
 ) -> None:
-    """Reject values that contradict the declared units (gravity of 1 where m/s^2 was declared)."""
-    cols = [c.ACC_MPS2[ACC_AXES.index(a)] for a in acc_present]
+    """Reject values that contradict the units (gravity of 1 where m/s^2 was declared)."""
+    cols = [c.ACC_MPS2[i] for i in acc_present]
     norm = np.sqrt(np.nansum(table[cols].to_numpy() ** 2, axis=1))
     # The mean specific force over a recording is gravity; its norm is robust to movement.
     mean_vec = np.nanmean(table[cols].to_numpy(), axis=0)
     gravity_like = float(np.linalg.norm(mean_vec)) if len(acc_present) > 1 else float(np.nanmedian(norm))
     if len(acc_present) >= 2:
-        if units.acc_unit == "mps2" and 0.4 < gravity_like < 2.5:
+        if unit["acc"] == "mps2" and 0.4 < gravity_like < 2.5:
             raise InputError(
                 f"{name}: gravity reads {gravity_like:.2f} but m/s^2 was declared: the file is in g, "
                 "pass --acc-unit g"
             )
-        if units.acc_unit == "g" and 4 * c.GRAVITY_MPS2 < gravity_like < 25 * c.GRAVITY_MPS2:
+        if unit["acc"] == "g" and 4 * c.GRAVITY_MPS2 < gravity_like < 25 * c.GRAVITY_MPS2:
             raise InputError(
                 f"{name}: gravity reads {gravity_like / c.GRAVITY_MPS2:.1f} g but g was declared: "
                 "the file is in m/s^2, pass --acc-unit mps2"
             )
     if gyr_present:
-        gcols = [c.GYR_RADPS[GYR_AXES.index(g)] for g in gyr_present]
+        gcols = [c.GYR_RADPS[i] for i in gyr_present]
         p99 = float(np.nanpercentile(np.abs(table[gcols].to_numpy()), 99))
-        if units.gyr_unit == "radps" and p99 > 40.0:
+        if unit["gyr"] == "radps" and p99 > 40.0:
             raise InputError(
                 f"{name}: gyroscope reaches {p99:.0f} rad/s, which no body segment does: the file "
                 "is in degrees per second, pass --gyr-unit dps"
@@ -198,16 +287,18 @@ def import_csv_session(
     """
     if c.SACRUM not in files:
         raise InputError("no sacrum file: pass --sacrum FILE (the thigh files are optional)")
-    tables = {placement: read_imu_csv(Path(f), units) for placement, f in files.items()}
+    read = {placement: read_imu_csv(Path(f), units) for placement, f in files.items()}
     sensors = []
-    for placement, table in tables.items():
-        rate = 1.0 / float(np.median(np.diff(table[c.TIME_S].to_numpy())))
+    for placement, imported in read.items():
+        rate = 1.0 / float(np.median(np.diff(imported.table[c.TIME_S].to_numpy())))
         sensors.append(
             SensorInfo(
                 placement=placement,
                 protocol="import",
                 name=Path(files[placement]).name,
                 sampling_rate_hz=round(rate, 6),
+                axes=imported.axes,
+                extra={"acc_unit": imported.acc_unit, "gyr_unit": imported.gyr_unit},
             )
         )
     writer = SessionWriter(
@@ -215,12 +306,12 @@ def import_csv_session(
         sensors=sensors,
         source="import",
         athlete=athlete,
-        extra_meta={"import": {"acc_unit": units.acc_unit, "gyr_unit": units.gyr_unit}},
+        extra_meta={"import": {"acc_unit_flag": units.acc_unit, "gyr_unit_flag": units.gyr_unit}},
         raw_log=False,
     )
     with writer:
         stored = copy_source_files(writer.path, files)
         writer.update_meta(import_files=stored)
-        for placement, table in tables.items():
-            writer.write_samples(placement, table)
+        for placement, imported in read.items():
+            writer.write_samples(placement, imported.table)
     return writer.finalize()

@@ -13,7 +13,7 @@ A session is a folder::
 ``session.json`` holds ``format`` ("stridecue-session"), ``format_version``, ``software_version``,
 ``created_utc``, ``source`` (``live`` | ``simulated`` | ``import``), ``athlete`` (name, height_m,
 sensor_height_m, leg_length_m, lap_distance_m), ``sensors`` (one entry per sensor: index,
-placement, protocol, address, name, sampling_rate_hz), ``calibration``, ``laps``, ``cues``,
+placement, protocol, address, name, sampling_rate_hz, axes), ``calibration``, ``laps``, ``cues``,
 ``stats`` (per-sensor ingest statistics), ``finalized`` (bool).
 
 The raw log and the journal are the record of truth; the sample tables and the summaries in
@@ -67,6 +67,10 @@ class SensorInfo:
     name: str = ""
     sampling_rate_hz: float | None = None
     index: int = 0
+    #: ``sensor``: the axes are the sensor's own, mounted in any orientation; ``anatomical``: the
+    #: axes were already aligned with the body by whoever made the recording (x forward, y to the
+    #: wearer's left, z up), as in imported files with ``acc_ap/acc_ml/acc_vertical`` columns.
+    axes: str = "sensor"
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -80,6 +80,7 @@ def analyse_session(
             cue_rules=rules,
             cue_baseline=live.get("cue_baseline"),
             sampling_rate_hz=nominal_rate_hz(session),
+            anatomical_axes=[s.placement for s in session.sensors if s.axes == "anatomical"],
         )
     if live:
         # The cues the runner was given are the ones recorded live (the batch run, on the

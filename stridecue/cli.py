@@ -524,15 +524,20 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         help="turn CSV files from another system into a stridecue session",
         description="Import CSV files with a time_s column and any of acc_x, acc_y, acc_z, gyr_x, "
-        "gyr_y, gyr_z, mag_x, mag_y, mag_z. Units: m/s^2 and rad/s unless you say otherwise.",
+        "gyr_y, gyr_z, mag_x, mag_y, mag_z (the sensor's own axes), or the same with _ap, _ml, "
+        "_vertical (axes already aligned with the body: forward, to the left, up; e.g. "
+        "acc_vertical, acc_ap). A column may name its unit (acc_z_g, gyr_x_dps); otherwise the "
+        "flags below say it; default m/s^2 and rad/s.",
     )
     p.add_argument("--sacrum", required=True, metavar="FILE", help="CSV of the sensor on the sacrum (required)")
     p.add_argument("--thigh-left", metavar="FILE", help="CSV of the sensor on the left thigh")
     p.add_argument("--thigh-right", metavar="FILE", help="CSV of the sensor on the right thigh")
-    p.add_argument("--acc-unit", choices=["mps2", "g"], default="mps2",
-                   help="accelerometer unit in the files: mps2 (m/s^2, default) or g")
-    p.add_argument("--gyr-unit", choices=["radps", "dps"], default="radps",
-                   help="gyroscope unit in the files: radps (rad/s, default) or dps (deg/s)")
+    p.add_argument("--acc-unit", choices=["mps2", "g"],
+                   help="accelerometer unit of columns that do not name one: mps2 (m/s^2, "
+                   "default) or g")
+    p.add_argument("--gyr-unit", choices=["radps", "dps"],
+                   help="gyroscope unit of columns that do not name one: radps (rad/s, default) "
+                   "or dps (deg/s)")
     p.add_argument("--height-m", type=float, help="the runner's height in metres")
     p.add_argument("--sensor-height-m", type=float, help="height of the sacrum sensor above the ground, metres")
     p.add_argument("--leg-length-m", type=float, help="leg length (hip to floor), metres")

@@ -53,7 +53,7 @@ def test_import_then_tables_in_si(tmp_path: Path) -> None:
 def test_acc_only_two_axes_is_accepted_with_a_warning(tmp_path: Path) -> None:
     csv = _walk_csv(tmp_path / "in.csv", columns=("acc_x", "acc_z"))
     with pytest.warns(ImportWarning) as record:
-        table = read_imu_csv(csv, ImportUnits())
+        table = read_imu_csv(csv, ImportUnits()).table
     messages = " ".join(str(w.message) for w in record)
     assert "acc_y" in messages and "no gyroscope" in messages
     assert table["acc_y_mps2"].isna().all() and table["gyr_x_radps"].isna().all()
@@ -78,6 +78,117 @@ def test_bad_csv_gets_one_clear_error(tmp_path: Path, mutate, units, expected) -
     with pytest.raises(InputError, match=expected) as exc:
         read_imu_csv(csv, units)
     assert "\n" not in str(exc.value)
+
+
+def test_body_axes_and_units_in_the_column_names(tmp_path: Path) -> None:
+    """acc_ap/acc_ml/acc_vertical are stored as x/y/z and the sensor is marked anatomical."""
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame({
+        "time_s": np.arange(n) / 100.0,
+        "acc_vertical_g": 1.0 + rng.normal(0, 0.2, n),
+        "acc_ap_g": rng.normal(0, 0.3, n),
+        "acc_ml_g": rng.normal(0, 0.1, n),
+        "gyr_vertical_dps": rng.normal(0, 20, n),
+    })
+    csv = tmp_path / "body.csv"
+    frame.to_csv(csv, index=False)
+    with pytest.warns(ImportWarning, match="gyroscope incomplete .gyr_vertical."):
+        read = read_imu_csv(csv, ImportUnits())
+    assert (read.axes, read.acc_unit, read.gyr_unit) == ("anatomical", "g", "dps")
+    g = c.GRAVITY_MPS2
+    np.testing.assert_allclose(read.table["acc_x_mps2"], frame["acc_ap_g"] * g)
+    np.testing.assert_allclose(read.table["acc_y_mps2"], frame["acc_ml_g"] * g)
+    np.testing.assert_allclose(read.table["acc_z_mps2"], frame["acc_vertical_g"] * g)
+    np.testing.assert_allclose(read.table["gyr_z_radps"], np.radians(frame["gyr_vertical_dps"]))
+    assert read.table[["gyr_x_radps", "gyr_y_radps"]].isna().all().all()
+    with pytest.warns(ImportWarning):
+        session = import_csv_session({"sacrum": csv}, tmp_path / "s", units=ImportUnits(gyr_unit="dps"))
+    assert session.sensors[0].axes == "anatomical"
+    assert session.sensors[0].extra == {"acc_unit": "g", "gyr_unit": "dps"}
+
+
+@pytest.mark.parametrize(
+    ("columns", "units", "expected"),
+    [
+        (("acc_x", "acc_vertical"), ImportUnits(), "mixes sensor axes"),
+        (("acc_x", "acc_x_g"), ImportUnits(), "same axis"),
+        (("acc_x_g", "acc_z_mps2"), ImportUnits(), "different units"),
+        (("acc_vertical_g", "acc_ap_g"), ImportUnits(acc_unit="mps2"), "drop --acc-unit"),
+        (("acc_x_kg",), ImportUnits(), "unknown column.*acc_x_kg"),
+        (("gyr_x_g", "acc_x"), ImportUnits(), "unknown column.*gyr_x_g"),
+    ],
+)
+def test_column_names_that_contradict_get_one_clear_error(tmp_path: Path, columns, units, expected) -> None:
+    csv = tmp_path / "in.csv"
+    data = {"time_s": np.arange(50) / 100.0}
+    data.update({col: np.ones(50) for col in columns})
+    pd.DataFrame(data).to_csv(csv, index=False)
+    with pytest.raises(InputError, match=expected) as exc:
+        read_imu_csv(csv, units)
+    assert "\n" not in str(exc.value)
+
+
+@pytest.fixture(scope="module")
+def simulated_run_body_axes() -> tuple[pd.DataFrame, np.ndarray]:
+    """A simulated 2 s still + 12 s run as body-axis acceleration only: (frame in g, true ICs)."""
+    from gait.quaternion import rotate
+    from stridecue.simulator import Phase, SensorSpec, SessionPlan, simulate
+
+    plan = SessionPlan(
+        phases=[Phase(kind="still", duration_s=2.0),
+                Phase(kind="run", duration_s=12.0, speed_mps=4.0, cadence_spm=170.0,
+                      contact_time_s=0.22, ramp_s=1.0)],
+        path="straight",
+        sensors=[SensorSpec(c.SACRUM, sampling_rate_hz=200.0, mounting="random")],
+    )
+    sim = simulate(plan, seed=3, with_angles=False)
+    s = sim.sensors[c.SACRUM]
+    acc_earth = rotate(s.q_sensor_to_earth, s.acc_mps2)
+    heading = np.gradient(s.position_m[:, :2], axis=0)
+    heading /= np.linalg.norm(heading, axis=1, keepdims=True) + 1e-12
+    frame = pd.DataFrame({
+        "time_s": s.true_time_s,
+        "acc_vertical_g": acc_earth[:, 2] / c.GRAVITY_MPS2,
+        "acc_ap_g": np.einsum("ij,ij->i", acc_earth[:, :2], heading) / c.GRAVITY_MPS2,
+    })
+    ev = sim.truth.events
+    ic = np.sort(ev.loc[ev["event"] == "initial_contact", "time_s"].to_numpy())
+    return frame, ic[(ic > 4.0) & (ic < 13.0)]
+
+
+@pytest.mark.parametrize("body_axes", [True, False])
+def test_accelerometer_only_body_axes_give_the_forward_signal(
+    tmp_path: Path, simulated_run_body_axes, body_axes: bool
+) -> None:
+    """Imported as body axes, the sacrum's AP axis times the contacts and gives braking.
+
+    Named as sensor axes instead (acc_x, acc_z), the same numbers only give the vertical from
+    the gravity direction: every contact is still found, but without the forward signal there
+    is no braking, and the contact comes earlier (the vertical-only marker; see
+    tests/test_events_running_sim.py).
+    """
+    from stridecue.analysis import analyse_session
+
+    frame, ic_true = simulated_run_body_axes
+    if not body_axes:
+        frame = frame.rename(columns={"acc_vertical_g": "acc_z_g", "acc_ap_g": "acc_x_g"})
+    csv = tmp_path / "run.csv"
+    frame.to_csv(csv, index=False)
+    with pytest.warns(ImportWarning):
+        session = import_csv_session({"sacrum": csv}, tmp_path / "s", units=ImportUnits())
+    result = analyse_session(session, on_warning=lambda _m: None)
+    ev = result.events
+    ic = ev.loc[ev["event"] == "initial_contact", "time_s"].to_numpy()
+    err = np.array([ic[np.argmin(np.abs(ic - t))] - t for t in ic_true])
+    assert np.all(np.abs(err) < 0.02)  # every true contact found
+    braking = result.strides["braking_mps"].to_numpy(float)
+    if body_axes:
+        assert abs(np.mean(err)) < 0.006  # the AP marker: about -4 ms on the simulator
+        assert np.isfinite(braking).mean() > 0.9 and np.nanmedian(braking) > 0.05
+    else:
+        assert np.mean(err) < -0.005  # vertical-only marker: early at 4 m/s
+        assert np.isnan(braking).all()
 
 
 def test_cli_import_error_is_one_line_and_exit_2(tmp_path: Path) -> None:

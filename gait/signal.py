@@ -332,6 +332,75 @@ def vertical_axis_from_gravity(
     return up
 
 
+#: Low-pass applied before relating the horizontal acceleration to the vertical one, Hz.
+RUNNING_FORWARD_LOWPASS_HZ = 5.0
+#: Below this correlation the window holds no running rhythm to find forward from.
+RUNNING_FORWARD_MIN_CORRELATION = 0.3
+#: Below this spread of the vertical acceleration the window is not running (standing, walking:
+#: a walking trunk's vertical acceleration spreads about 1-2 m/s^2, a running one's 5-10).
+RUNNING_FORWARD_MIN_VERTICAL_SD_MPS2 = 3.0
+
+
+def running_forward_axis(
+    acc_mps2: np.ndarray, up: np.ndarray, *, sampling_rate_hz: float
+) -> np.ndarray | None:
+    """Forward direction of a running trunk sensor from its accelerometer alone, or None.
+
+    In running the trunk brakes while the leg loads and pushes off while it unloads (the
+    spring-mass model: forward speed and height are lowest together at mid-stance), so the
+    forward acceleration is in antiphase with the rate of change of the vertical acceleration;
+    the side-to-side acceleration, at half the step frequency, does not correlate with it over
+    a few strides. The forward axis is therefore the horizontal direction whose acceleration
+    best regresses on minus that rate (both low-passed at ``RUNNING_FORWARD_LOWPASS_HZ``). On
+    the real sacral running recordings (sacrum-running, 16 trials) that correlation is -0.6 to
+    -0.94 in every trial. In walking the relation has the opposite sign (the pelvis is fastest
+    when lowest), which is one reason walking windows are refused (see Returns). On the
+    simulator (random mountings, 4 m/s) the axis lies within 2 degrees of the true forward.
+
+    Parameters
+    ----------
+    acc_mps2
+        Sensor-frame specific force, m/s^2, shape (N, 3), finite (a window of a few strides).
+    up
+        Unit up vectors in the sensor frame, shape (N, 3) (:func:`vertical_axis_from_gravity`).
+    sampling_rate_hz
+        Sampling rate, Hz.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Unit forward vector in the sensor frame, shape (3,), perpendicular to the mean up; None
+        when the window is not running (the low-passed vertical acceleration spreads less than
+        ``RUNNING_FORWARD_MIN_VERTICAL_SD_MPS2``), holds no such rhythm (correlation below
+        ``RUNNING_FORWARD_MIN_CORRELATION``) or is shorter than 3 s.
+    """
+    acc = np.asarray(acc_mps2, dtype=float)
+    if len(acc) < 3 * sampling_rate_hz or not np.isfinite(acc).all():
+        return None
+    vert = np.einsum("ij,ij->i", acc, up)
+    horiz = acc - vert[:, None] * up
+    low = lowpass_zero_phase(np.c_[horiz, vert], sampling_rate_hz=sampling_rate_hz,
+                             cutoff_hz=RUNNING_FORWARD_LOWPASS_HZ)
+    if float(np.std(low[:, 3])) < RUNNING_FORWARD_MIN_VERTICAL_SD_MPS2:
+        return None
+    h = low[:, :3] - low[:, :3].mean(axis=0)
+    rate = -gradient(low[:, 3], 1.0 / sampling_rate_hz)
+    rate -= rate.mean()
+    axis = h.T @ rate
+    u = up.mean(axis=0)
+    u /= np.linalg.norm(u)
+    axis -= (axis @ u) * u
+    norm = float(np.linalg.norm(axis))
+    if not norm > 0:
+        return None
+    axis /= norm
+    f = h @ axis
+    den = float(np.sqrt((f @ f) * (rate @ rate)))
+    if not den > 0 or float(f @ rate) / den < RUNNING_FORWARD_MIN_CORRELATION:
+        return None
+    return axis
+
+
 def project_on_vertical(acc_mps2: np.ndarray, up: np.ndarray) -> np.ndarray:
     """Component of the specific force along the up direction (gravity included, ~9.81 when still).
 

@@ -38,7 +38,9 @@ where a piece happened to end:
 4. **Blocks** of ``block_s``, at fixed grid positions: block ``k`` covers ``[k B, (k+1) B)`` and
    is computed, once the grid reaches ``(k+1) B + lookahead``, from the window
    ``[k B - context, (k+1) B + lookahead)``: anatomical angles (pelvis, thighs, hips), the sacrum
-   acceleration in the travel frame, the running label (from the ``activity_window_s`` ending
+   acceleration in the travel frame (without a gyroscope: the declared body axes, else the
+   vertical from gravity's direction and, in running, the forward axis from the running rhythm,
+   :func:`gait.signal.running_forward_axis`), the running label (from the ``activity_window_s`` ending
    at the window's end, :func:`gait.activity.activity_label`), and the running events in a
    running block; only the block's own samples and events are kept. What depends on one grid
    point only (its orientation, samples and the calibration: angles, earth-frame acceleration,
@@ -101,7 +103,12 @@ from gait.events_walking import MAX_WALKING_STEP_S, MIN_WALKING_CONTACTS, detect
 from gait.grid import PointCache, Ring, SensorGrid
 from gait.laps import detect_double_taps
 from gait.orientation import OrientationEstimator
-from gait.signal import gradient, project_on_vertical, vertical_axis_from_gravity
+from gait.signal import (
+    gradient,
+    project_on_vertical,
+    running_forward_axis,
+    vertical_axis_from_gravity,
+)
 from gait.stability import StabilitySettings, stride_stability
 from gait.stride_length import walking_stride_length_m
 from gait.stride_length_running import contact_model_speed_mps, leg_length_m, stride_yaw_rate_radps
@@ -620,7 +627,14 @@ class StreamAnalyser:
                         out[:, _D[name]] = a0[:, k]
                 return
             up = vertical_axis_from_gravity(a0, sampling_rate_hz=fs)
-            out[:, _D["vertical_mps2"]] = project_on_vertical(a0, up)
+            vertical = project_on_vertical(a0, up)
+            out[:, _D["vertical_mps2"]] = vertical
+            forward = running_forward_axis(a0, up, sampling_rate_hz=fs)
+            if forward is not None:
+                # No left signal: without orientation the pelvis' side-to-side tilt leaks
+                # gravity into the sensor's horizontal plane, which outweighs the small
+                # medio-lateral acceleration (on the simulator it votes the wrong side).
+                out[:, _D["forward_mps2"]] = (a0 - vertical[:, None] * up) @ forward
             return
         acc_e = pw[:, _P["acc_earth_x_mps2"] : _P["acc_earth_z_mps2"] + 1]
         out[:, _D["vertical_mps2"]] = acc_e[:, 2]

@@ -130,8 +130,12 @@ def test_column_names_that_contradict_get_one_clear_error(tmp_path: Path, column
 
 
 @pytest.fixture(scope="module")
-def simulated_run_body_axes() -> tuple[pd.DataFrame, np.ndarray]:
-    """A simulated 2 s still + 12 s run as body-axis acceleration only: (frame in g, true ICs)."""
+def simulated_run() -> tuple[dict[str, pd.DataFrame], np.ndarray]:
+    """A simulated 2 s still + 12 s run, accelerometer only, as three files; and the true ICs.
+
+    ``body``: vertical and AP acceleration in g (true orientation); ``vertical``: the vertical
+    alone; ``sensor``: the raw sensor-frame accelerometer of a randomly mounted sensor.
+    """
     from gait.quaternion import rotate
     from stridecue.simulator import Phase, SensorSpec, SessionPlan, simulate
 
@@ -147,48 +151,55 @@ def simulated_run_body_axes() -> tuple[pd.DataFrame, np.ndarray]:
     acc_earth = rotate(s.q_sensor_to_earth, s.acc_mps2)
     heading = np.gradient(s.position_m[:, :2], axis=0)
     heading /= np.linalg.norm(heading, axis=1, keepdims=True) + 1e-12
-    frame = pd.DataFrame({
+    g = c.GRAVITY_MPS2
+    body = pd.DataFrame({
         "time_s": s.true_time_s,
-        "acc_vertical_g": acc_earth[:, 2] / c.GRAVITY_MPS2,
-        "acc_ap_g": np.einsum("ij,ij->i", acc_earth[:, :2], heading) / c.GRAVITY_MPS2,
+        "acc_vertical_g": acc_earth[:, 2] / g,
+        "acc_ap_g": np.einsum("ij,ij->i", acc_earth[:, :2], heading) / g,
     })
+    sensor = pd.DataFrame({"time_s": s.true_time_s, "acc_x": s.acc_mps2[:, 0],
+                           "acc_y": s.acc_mps2[:, 1], "acc_z": s.acc_mps2[:, 2]})
+    files = {"body": body, "vertical": body.drop(columns=["acc_ap_g"]), "sensor": sensor}
     ev = sim.truth.events
     ic = np.sort(ev.loc[ev["event"] == "initial_contact", "time_s"].to_numpy())
-    return frame, ic[(ic > 4.0) & (ic < 13.0)]
+    return files, ic[(ic > 4.0) & (ic < 13.0)]
 
 
-@pytest.mark.parametrize("body_axes", [True, False])
-def test_accelerometer_only_body_axes_give_the_forward_signal(
-    tmp_path: Path, simulated_run_body_axes, body_axes: bool
+@pytest.mark.parametrize("kind", ["body", "sensor", "vertical"])
+def test_accelerometer_only_running_gets_its_forward_signal(
+    tmp_path: Path, simulated_run, kind: str
 ) -> None:
-    """Imported as body axes, the sacrum's AP axis times the contacts and gives braking.
+    """Without a gyroscope the forward signal comes from body axes or from the running rhythm.
 
-    Named as sensor axes instead (acc_x, acc_z), the same numbers only give the vertical from
-    the gravity direction: every contact is still found, but without the forward signal there
-    is no braking, and the contact comes earlier (the vertical-only marker; see
-    tests/test_events_running_sim.py).
+    Body axes (acc_vertical_g, acc_ap_g) give it directly; a randomly mounted sensor's own
+    axes give it through :func:`gait.signal.running_forward_axis`. Either way the contacts are
+    timed by the AP marker (about -4 ms on the simulator) and braking is measured; the vertical
+    alone times them by the vertical-only marker (early at 4 m/s, see
+    tests/test_events_running_sim.py) and gives no braking.
     """
     from stridecue.analysis import analyse_session
 
-    frame, ic_true = simulated_run_body_axes
-    if not body_axes:
-        frame = frame.rename(columns={"acc_vertical_g": "acc_z_g", "acc_ap_g": "acc_x_g"})
+    files, ic_true = simulated_run
     csv = tmp_path / "run.csv"
-    frame.to_csv(csv, index=False)
+    files[kind].to_csv(csv, index=False)
     with pytest.warns(ImportWarning):
         session = import_csv_session({"sacrum": csv}, tmp_path / "s", units=ImportUnits())
+    assert session.sensors[0].axes == ("sensor" if kind == "sensor" else "anatomical")
     result = analyse_session(session, on_warning=lambda _m: None)
     ev = result.events
     ic = ev.loc[ev["event"] == "initial_contact", "time_s"].to_numpy()
     err = np.array([ic[np.argmin(np.abs(ic - t))] - t for t in ic_true])
     assert np.all(np.abs(err) < 0.02)  # every true contact found
     braking = result.strides["braking_mps"].to_numpy(float)
-    if body_axes:
-        assert abs(np.mean(err)) < 0.006  # the AP marker: about -4 ms on the simulator
-        assert np.isfinite(braking).mean() > 0.9 and np.nanmedian(braking) > 0.05
-    else:
-        assert np.mean(err) < -0.005  # vertical-only marker: early at 4 m/s
+    if kind == "vertical":
+        assert np.mean(err) < -0.005
         assert np.isnan(braking).all()
+    else:
+        assert abs(np.mean(err)) < 0.006
+        assert np.isfinite(braking).mean() > 0.9
+        assert np.nanmedian(braking) > 0.05
+    # no medio-lateral signal without orientation: the sides stay unknown rather than guessed
+    assert set(ev["side"]) == {"unknown"}
 
 
 def test_cli_import_error_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from gait.signal import (
     crossing_up,
     filtfilt_butter,
     last_crossing_up,
+    running_forward_axis,
+    vertical_axis_from_gravity,
 )
 
 
@@ -70,3 +72,42 @@ def test_crossings_are_the_plain_scan() -> None:
             got, want = fn(x, level, start, stop), _scan(x, level, start, stop, rising=rising,
                                                         last=last)
             assert got == want or (np.isnan(got) and np.isnan(want)), (fn.__name__, x, level)
+
+
+def _simulated_sacrum(seed: int, kind: str, speed_mps: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(sensor-frame acc of a steady 3.75 s window, true forward in the sensor frame, rate)."""
+    from gait.quaternion import rotate
+    from stridecue.constants import SACRUM
+    from stridecue.simulator import Phase, SensorSpec, SessionPlan, simulate
+
+    phase = Phase(kind=kind, duration_s=8.0, speed_mps=speed_mps, ramp_s=1.0)
+    plan = SessionPlan(phases=[phase], path="straight",
+                       sensors=[SensorSpec(SACRUM, sampling_rate_hz=200.0, mounting="random")])
+    s = simulate(plan, seed=seed, with_angles=False).sensors[SACRUM]
+    fs = s.sampling_rate_hz
+    i0, i1 = int(3 * fs), int(6.75 * fs)
+    heading = np.gradient(s.position_m[i0:i1, :2], axis=0)
+    heading /= np.linalg.norm(heading, axis=1, keepdims=True)
+    q_earth_to_sensor = s.q_sensor_to_earth[i0:i1] * np.array([1.0, -1.0, -1.0, -1.0])
+    forward = rotate(q_earth_to_sensor, np.c_[heading, np.zeros(len(heading))]).mean(axis=0)
+    return s.acc_mps2[i0:i1], forward / np.linalg.norm(forward), fs
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_running_forward_axis_from_the_accelerometer_alone(seed: int) -> None:
+    """Random mountings: the running rhythm gives forward within a few degrees, sign included."""
+    acc, forward, fs = _simulated_sacrum(seed, "run", 4.0)
+    up = vertical_axis_from_gravity(acc, sampling_rate_hz=fs)
+    axis = running_forward_axis(acc, up, sampling_rate_hz=fs)
+    assert axis is not None
+    assert np.degrees(np.arccos(np.clip(axis @ forward, -1.0, 1.0))) < 5.0
+
+
+def test_running_forward_axis_refuses_standing_and_walking() -> None:
+    rng = np.random.default_rng(0)
+    still = np.array([0.3, -0.2, 9.8]) + rng.normal(0.0, 0.05, (800, 3))
+    up = vertical_axis_from_gravity(still, sampling_rate_hz=200.0)
+    assert running_forward_axis(still, up, sampling_rate_hz=200.0) is None
+    walk, _, fs = _simulated_sacrum(1, "walk", 1.3)
+    up = vertical_axis_from_gravity(walk, sampling_rate_hz=fs)
+    assert running_forward_axis(walk, up, sampling_rate_hz=fs) is None

@@ -133,7 +133,7 @@ def test_column_names_that_contradict_get_one_clear_error(tmp_path: Path, column
 def simulated_run() -> tuple[dict[str, pd.DataFrame], np.ndarray]:
     """A simulated 2 s still + 12 s run, accelerometer only, as three files; and the true ICs.
 
-    ``body``: vertical and AP acceleration in g (true orientation); ``vertical``: the vertical
+    ``body``: vertical, AP and ML acceleration in g (true orientation); ``vertical``: the vertical
     alone; ``sensor``: the raw sensor-frame accelerometer of a randomly mounted sensor.
     """
     from gait.quaternion import rotate
@@ -156,10 +156,11 @@ def simulated_run() -> tuple[dict[str, pd.DataFrame], np.ndarray]:
         "time_s": s.true_time_s,
         "acc_vertical_g": acc_earth[:, 2] / g,
         "acc_ap_g": np.einsum("ij,ij->i", acc_earth[:, :2], heading) / g,
+        "acc_ml_g": (acc_earth[:, 1] * heading[:, 0] - acc_earth[:, 0] * heading[:, 1]) / g,
     })
     sensor = pd.DataFrame({"time_s": s.true_time_s, "acc_x": s.acc_mps2[:, 0],
                            "acc_y": s.acc_mps2[:, 1], "acc_z": s.acc_mps2[:, 2]})
-    files = {"body": body, "vertical": body.drop(columns=["acc_ap_g"]), "sensor": sensor}
+    files = {"body": body, "vertical": body[["time_s", "acc_vertical_g"]], "sensor": sensor}
     ev = sim.truth.events
     ic = np.sort(ev.loc[ev["event"] == "initial_contact", "time_s"].to_numpy())
     return files, ic[(ic > 4.0) & (ic < 13.0)]
@@ -198,7 +199,8 @@ def test_accelerometer_only_running_gets_its_forward_signal(
         assert abs(np.mean(err)) < 0.006
         assert np.isfinite(braking).mean() > 0.9
         assert np.nanmedian(braking) > 0.05
-    # no medio-lateral signal without orientation: the sides stay unknown rather than guessed
+    # no medio-lateral signal without orientation, even from an acc_ml column (a body-fixed
+    # axis carries the tilt's gravity): the sides stay unknown rather than guessed
     assert set(ev["side"]) == {"unknown"}
 
 

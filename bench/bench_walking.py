@@ -244,32 +244,15 @@ def evaluate_trial(tr: dict, mode: str = "shipped") -> dict:
     fs = float(tr["meta"]["sampling_rate_hz"])
     ev = detections(tr, mode)
     det_s = tr["time"][0] + ev.ic_idx / fs
-    res = {"name": tr["name"], "n_ref": len(tr["ic"]), "unmatched": 0, "in_ref_gap": 0}
+    res = {"name": tr["name"], "n_ref": len(tr["ic"])}
     for tol in TOLS_S:
-        tp = n_det = 0
-        errs, side_ok = [], []
-        for _, b in tr["bouts"].iterrows():
-            inb = np.flatnonzero((det_s >= b.start_s - tol) & (det_s <= b.end_s + tol))
-            ref = tr["ic"][tr["ic"].walking_bout == b.walking_bout]
-            pairs = match(det_s[inb], ref.time_s.to_numpy(), tol)
-            tp += len(pairs)
-            n_det += len(inb)
-            for i, j in pairs:
-                errs.append(det_s[inb[i]] - ref.time_s.iloc[j])
-                side_ok.append(ev.side[inb[i]] == ref.side.iloc[j])
-            if tol == 0.1:
-                rt, rs = ref.time_s.to_numpy(), ref.side.to_numpy()
-                gaps = [(rt[j] + tol, rt[j + 1] - tol) for j in range(len(rt) - 1)
-                        if rs[j] == rs[j + 1]]
-                matched = {i for i, _ in pairs}
-                for i in range(len(inb)):
-                    if i not in matched:
-                        res["unmatched"] += 1
-                        res["in_ref_gap"] += any(lo < det_s[inb[i]] < hi for lo, hi in gaps)
-        res[f"tp_{tol}"], res[f"ndet_{tol}"] = tp, n_det
+        pairs, n_det, in_gap, _ = match_in_bouts(det_s, tr, tol)
+        res[f"tp_{tol}"], res[f"ndet_{tol}"] = len(pairs), n_det
         if tol == 0.1:
-            res["abs_err_s"] = np.abs(errs)
-            res["side_ok"] = np.array(side_ok)
+            ref_s, ref_side = tr["ic"].time_s.to_numpy(), tr["ic"].side.to_numpy()
+            res["abs_err_s"] = np.abs([det_s[i] - ref_s[j] for i, j in pairs])
+            res["side_ok"] = np.array([ev.side[i] == ref_side[j] for i, j in pairs])
+            res["unmatched"], res["in_ref_gap"] = n_det - len(pairs), in_gap
     # cadence per bout: as the pipeline reports it (mean of the stride cadences of
     # build_strides), walking_cadence_spm, and both on the reference's own ICs
     cad, cad_steps, cad_ref, cad_ref_steps = [], [], [], []
@@ -328,6 +311,36 @@ def classify_misses(det_s: np.ndarray, ref: pd.DataFrame, pairs: list[tuple[int,
     return int(in_gap), int(timing)
 
 
+def match_in_bouts(
+    det_s: np.ndarray, tr: dict, tol_s: float
+) -> tuple[list[tuple[int, int]], int, int, int]:
+    """Match detections to the reference ICs bout by bout, as every walking score here does.
+
+    Only detections inside a reference bout (+- ``tol_s``) are scored, each matched one-to-one
+    to that bout's contacts (:func:`match`).
+
+    Returns
+    -------
+    pairs, n_scored, in_gap, timing
+        The matches as (index into ``det_s``, row position in ``tr["ic"]``); the number of
+        detections scored; and :func:`classify_misses`' two counts summed over the bouts.
+    """
+    bout_of = tr["ic"].walking_bout.to_numpy()
+    pairs: list[tuple[int, int]] = []
+    n_scored = in_gap = timing = 0
+    for _, b in tr["bouts"].iterrows():
+        inb = np.flatnonzero((det_s >= b.start_s - tol_s) & (det_s <= b.end_s + tol_s))
+        rows = np.flatnonzero(bout_of == b.walking_bout)
+        ref = tr["ic"].iloc[rows]
+        bout_pairs = match(det_s[inb], ref.time_s.to_numpy(), tol_s)
+        gap, late = classify_misses(det_s[inb], ref, bout_pairs)
+        pairs += [(int(inb[i]), int(rows[j])) for i, j in bout_pairs]
+        n_scored += len(inb)
+        in_gap += gap
+        timing += late
+    return pairs, n_scored, in_gap, timing
+
+
 def product_result(trial: Path, settings: PipelineSettings | None = None) -> AnalysisResult:
     """What ``stridecue import`` + ``stridecue analyse`` give for one trial.
 
@@ -355,25 +368,13 @@ def evaluate_product(tr: dict, result: AnalysisResult) -> dict:
     ev = result.events[result.events[EVENT] == INITIAL_CONTACT]
     det_s = ev[TIME_S].to_numpy(float)
     res = {"name": tr["name"], "n_ref": len(tr["ic"])}
-    late = gap = 0
     for tol in TOLS_S:
-        tp = n_det = 0
-        errs = []
-        for _, b in tr["bouts"].iterrows():
-            inb = np.flatnonzero((det_s >= b.start_s - tol) & (det_s <= b.end_s + tol))
-            ref = tr["ic"][tr["ic"].walking_bout == b.walking_bout]
-            pairs = match(det_s[inb], ref.time_s.to_numpy(), tol)
-            tp += len(pairs)
-            n_det += len(inb)
-            errs += [det_s[inb[i]] - ref.time_s.iloc[j] for i, j in pairs]
-            if tol == 0.1:
-                fp, fn = classify_misses(det_s[inb], ref, pairs)
-                late += fn
-                gap += fp
-        res[f"tp_{tol}"], res[f"ndet_{tol}"] = tp, n_det
+        pairs, n_det, in_gap, timing = match_in_bouts(det_s, tr, tol)
+        res[f"tp_{tol}"], res[f"ndet_{tol}"] = len(pairs), n_det
         if tol == 0.1:
-            res["abs_err_s"] = np.abs(errs)
-            res["miss_timing"], res["fp_in_gap"] = late, gap
+            ref_s = tr["ic"].time_s.to_numpy()
+            res["abs_err_s"] = np.abs([det_s[i] - ref_s[j] for i, j in pairs])
+            res["miss_timing"], res["fp_in_gap"] = timing, in_gap
     st = result.strides
     walk = st[st["activity"] == WALKING]
     cad = []

@@ -69,14 +69,14 @@ from gait.events_walking import (
     vertical_acceleration,
     walking_cadence_spm,
 )
+from gait.result import AnalysisResult
+from gait.stream import PipelineSettings
 from gait.stride_length import (
     K_MOBILISED_ALL,
     K_ZIJLSTRA_HOF,
     fit_stride_length_scale,
     walking_stride_length_m,
 )
-from gait.result import AnalysisResult
-from gait.stream import PipelineSettings
 from gait.strides import build_strides
 from recordings.importer import ImportUnits, import_csv_session
 from stridecue.analysis import analyse_session
@@ -85,6 +85,7 @@ from stridecue.constants import (
     EVENT,
     INITIAL_CONTACT,
     SACRUM,
+    SIDE,
     STRIDE_END_S,
     STRIDE_LENGTH_M,
     STRIDE_START_S,
@@ -341,18 +342,26 @@ def match_in_bouts(
     return pairs, n_scored, in_gap, timing
 
 
-def product_result(trial: Path, settings: PipelineSettings | None = None) -> AnalysisResult:
+def product_result(trial: Path, settings: PipelineSettings | None = None, *,
+                   acc_only: bool = False) -> AnalysisResult:
     """What ``stridecue import`` + ``stridecue analyse`` give for one trial.
 
     The trial's ``imu.csv`` is imported into a session (m/s^2, rad/s; the athlete's height and
     sensor height given as ``--height-m`` / ``--sensor-height-m`` would give them) and the
-    session analysed by :func:`stridecue.analysis.analyse_session`, the CLI's analysis.
+    session analysed by :func:`stridecue.analysis.analyse_session`, the CLI's analysis. With
+    ``acc_only`` the imported file holds only ``time_s`` and the accelerometer columns (a
+    sensor without gyroscope).
     """
     meta = json.loads((trial / "meta.json").read_text())
     athlete = {"height_m": meta["height_m"], "sensor_height_m": meta["sensor_height_m"]}
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        session = import_csv_session({SACRUM: trial / "imu.csv"}, Path(tmp) / "session",
+        csv = trial / "imu.csv"
+        if acc_only:
+            csv = Path(tmp) / "imu_acc.csv"
+            pd.read_csv(trial / "imu.csv")[["time_s", "acc_x", "acc_y", "acc_z"]].to_csv(
+                csv, index=False)
+        session = import_csv_session({SACRUM: csv}, Path(tmp) / "session",
                                      units=ImportUnits(), athlete=athlete)
         return analyse_session(session, settings=settings, on_warning=lambda message: None)
 
@@ -372,8 +381,10 @@ def evaluate_product(tr: dict, result: AnalysisResult) -> dict:
         pairs, n_det, in_gap, timing = match_in_bouts(det_s, tr, tol)
         res[f"tp_{tol}"], res[f"ndet_{tol}"] = len(pairs), n_det
         if tol == 0.1:
-            ref_s = tr["ic"].time_s.to_numpy()
+            ref_s, ref_side = tr["ic"].time_s.to_numpy(), tr["ic"].side.to_numpy()
+            det_side = ev[SIDE].to_numpy()
             res["abs_err_s"] = np.abs([det_s[i] - ref_s[j] for i, j in pairs])
+            res["side_ok"] = np.array([det_side[i] == ref_side[j] for i, j in pairs], bool)
             res["miss_timing"], res["fp_in_gap"] = timing, in_gap
     st = result.strides
     walk = st[st["activity"] == WALKING]
@@ -429,6 +440,32 @@ def loo_model_mae(results: dict, cols: tuple[int, ...], per_height: bool) -> str
     return f"{100 * np.nanmean(e):.1f}"
 
 
+def acc_only_lines(trials: list[dict], full: dict[str, dict], f1, mae_cm) -> list[str]:
+    """The product path on the accelerometer columns only, beside the full sensor."""
+    res = {t["name"]: evaluate_product(t, product_result(DATA / t["name"], acc_only=True))
+           for t in trials}
+    lines = ["", "Accelerometer only (the same files imported without their gyroscope columns, "
+             "as from a sensor without one): contacts and walking bouts come from the "
+             "accelerometer alone in both cases, so what changes is the side (the medio-lateral "
+             "acceleration after the contact alone, without the yaw rate's vote) and whatever "
+             "depends on it (strides need a side).", "",
+             "| trial | F1 @100 ms | timing MAE ms | side correct (full sensor) | cadence MAE "
+             "per reference bout spm | stride length MAE cm (strides scored) |",
+             "|---|---|---|---|---|---|"]
+    for name, r in res.items():
+        m, n_ok, _ = mae_cm([r])
+        lines.append(
+            f"| {name} | {f1([r], 0.1):.3f} | {1000 * r['abs_err_s'].mean():.0f} | "
+            f"{r['side_ok'].mean():.2f} ({full[name]['side_ok'].mean():.2f}) | "
+            f"{np.nanmean(np.abs(r['cadence_err_spm'])):.1f} | {m:.1f} ({n_ok}) |")
+    ok = np.concatenate([r["side_ok"] for r in res.values()])
+    ok_full = np.concatenate([r["side_ok"] for r in full.values()])
+    lines += ["", f"Side correct over all matched contacts: accelerometer only {ok.mean():.2f} "
+              f"({ok.sum()} of {len(ok)}), full sensor {ok_full.mean():.2f} ({ok_full.sum()} "
+              f"of {len(ok_full)})."]
+    return lines
+
+
 def product_section(trials: list[dict]) -> list[str]:
     """The headline: what ``stridecue import`` + ``stridecue analyse`` deliver, scored."""
     def f1(rs: list[dict], tol: float) -> float:
@@ -464,8 +501,8 @@ def product_section(trials: list[dict]) -> list[str]:
                  "reference bout spm | stride length MAE cm (strides scored / reference) | "
                  "missed ICs / of which a detection 100-250 ms off | unmatched detections / of "
                  "which in a same-foot reference gap | reference walking s | reported walking s "
-                 "| overlap s | contacts outside reference bouts |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+                 "| overlap s | contacts outside reference bouts | side correct |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in res.items():
         m, n_ok, n_ref = mae_cm([r])
         lines.append(
@@ -475,7 +512,7 @@ def product_section(trials: list[dict]) -> list[str]:
             + f" | {m:.1f} ({n_ok}/{n_ref}) | {r['n_ref'] - r['tp_0.1']} / {r['miss_timing']} | "
             f"{r['ndet_0.1'] - r['tp_0.1']} / {r['fp_in_gap']} | "
             f"{r['bout_s'][0]:.1f} | {r['bout_s'][1]:.1f} | "
-            f"{r['bout_s'][2]:.1f} | {r['outside']} |"
+            f"{r['bout_s'][2]:.1f} | {r['outside']} | {r['side_ok'].mean():.2f} |"
         )
     c_s = np.concatenate([r["cadence_err_spm"] for r in straight])
     c_d = np.concatenate([r["cadence_err_spm"] for r in daily])
@@ -515,6 +552,7 @@ def product_section(trials: list[dict]) -> list[str]:
         f"{sum(r['bout_s'][0] for r in rs):.1f} s of the reference's bouts are reported as "
         "walking."
     )
+    lines += acc_only_lines(trials, res, f1, mae_cm)
     # latency against accuracy: the walking look-ahead
     lines += ["", "Walking look-ahead (`walking_lag_s`: a walking contact is decided one to two "
               "lags plus 0.75 s after it) against IC F1 @100 ms over all trials (the shipped "

@@ -99,7 +99,13 @@ from gait.angles import (
 )
 from gait.cues import Cue, CueEngine, CueRule
 from gait.events_running import assign_running_sides, detect_running_events
-from gait.events_walking import MAX_WALKING_STEP_S, MIN_WALKING_CONTACTS, detect_walking_events
+from gait.events_walking import (
+    MAX_WALKING_STEP_S,
+    MIN_WALKING_CONTACTS,
+    LowerBackAxesTracker,
+    axis_moments,
+    detect_walking_events,
+)
 from gait.grid import PointCache, Ring, SensorGrid
 from gait.laps import detect_double_taps
 from gait.orientation import OrientationEstimator
@@ -303,6 +309,8 @@ class StreamAnalyser:
         self._walk_blocks: list[int] = []  # moving, not running blocks awaiting walking contacts
         self._walk_lag_blocks = math.ceil(s.walking_lag_s / s.block_s - 1e-9)
         self._walk_context_n = round(s.walking_context_s * fs)
+        # the sacrum's body axes over the recent walking (the side of a walking contact)
+        self._walk_axes = LowerBackAxesTracker(sampling_rate_hz=fs)
         self._pending: list[dict[str, Any]] = []
         self.retain = retain
         self.rows: list[dict[str, Any]] = []
@@ -667,10 +675,19 @@ class StreamAnalyser:
         sac = self._level1[c.SACRUM].get(w0, end)
         acc = np.where(np.isfinite(sac[:, 0:3]), sac[:, 0:3], 0.0)
         gyr = sac[:, 3:6]
+        # The axes from every walking block so far (each block's samples once), not from this
+        # window alone: a turn inside a few seconds tilts the window's own estimate.
+        new = np.zeros(len(sac), bool)
+        for k in blocks:
+            new[max(0, k * self._block_n - w0) : max(0, (k + 1) * self._block_n - w0)] = True
+        new &= (sac[:, 6] > 0) & np.isfinite(sac[:, 0:3]).all(axis=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
+            if new.any():
+                self._walk_axes.update(axis_moments(acc, sampling_rate_hz=self.fs, keep=new))
             ev = detect_walking_events(
-                acc, sampling_rate_hz=self.fs, gyr_radps=gyr if np.isfinite(gyr).all() else None
+                acc, sampling_rate_hz=self.fs, gyr_radps=gyr if np.isfinite(gyr).all() else None,
+                axes=self._walk_axes.axes(),
             )
         ic = ev.ic_idx.astype(float)
         to = np.full(len(ic), np.nan)  # this foot's toe-off is not measured while walking

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from gait.events_walking import (
+    LowerBackAxesTracker,
     WalkingEvents,
+    axis_moments,
     complete_step_rhythm,
     detect_walking_events,
     lower_back_axes,
@@ -56,6 +58,42 @@ def test_axes_resolved_from_physics_in_any_mounting():
     np.testing.assert_allclose(up, rot.T @ [1, 0, 0], atol=0.05)
     np.testing.assert_allclose(anterior, rot.T @ [0, 0, 1], atol=0.05)
     np.testing.assert_allclose(left, rot.T @ [0, -1, 0], atol=0.05)
+
+
+def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip(u @ v, -1.0, 1.0))))
+
+
+def test_axes_tracker_keeps_the_axes_through_a_turn_and_follows_a_remount():
+    acc, _, _ = synthetic_walk(n_steps=120, seed=2)  # x up, z anterior, y right
+    true_ant, true_left = np.array([0.0, 0.0, 1.0]), np.array([0.0, -1.0, 0.0])
+    window = int(5 * FS)
+    turn = acc[:window].copy()
+    # a slow, shuffling turn: little forward sway, and a centripetal acceleration along the
+    # medio-lateral axis
+    turn[:, 2] *= 0.3
+    turn[:, 1] += 1.0 * np.sin(np.pi * np.arange(window) / window)
+    alone = lower_back_axes(turn, sampling_rate_hz=FS)
+    assert _angle_deg(alone[1], true_ant) > 45.0  # the window alone takes the turn for forward
+    tracker = LowerBackAxesTracker(sampling_rate_hz=FS, memory_s=60.0)
+    assert tracker.axes() is None
+    for k in range(0, len(acc) - window, window):
+        tracker.update(axis_moments(acc[k : k + window], sampling_rate_hz=FS))
+    tracker.update(axis_moments(turn, sampling_rate_hz=FS))
+    up, ant, left = tracker.axes()
+    assert _angle_deg(ant, true_ant) < 10.0
+    assert _angle_deg(left, true_left) < 10.0
+    # only the kept samples count: a window whose kept part is empty changes nothing
+    tracker.update(axis_moments(turn, sampling_rate_hz=FS, keep=np.zeros(window, bool)))
+    np.testing.assert_array_equal(tracker.axes()[1], ant)
+    # the sensor put back on upside down and turned: after a few memories of walking it follows
+    rot = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+    for _ in range(3):
+        for k in range(0, len(acc) - window, window):
+            tracker.update(axis_moments(acc[k : k + window] @ rot, sampling_rate_hz=FS))
+    up, ant, left = tracker.axes()
+    assert _angle_deg(ant, rot.T @ true_ant) < 10.0
+    assert _angle_deg(up, rot.T @ [1, 0, 0]) < 10.0
 
 
 def test_events_frame_has_contract_columns():

@@ -101,3 +101,28 @@ def test_walking_is_the_same_whatever_the_pieces(shared_data) -> None:
     pd.testing.assert_frame_equal(streamed.strides, batch.strides, check_exact=True)
     pd.testing.assert_frame_equal(streamed.events, batch.events, check_exact=True)
     pd.testing.assert_frame_equal(streamed.bouts, batch.bouts, check_exact=True)
+
+
+def test_walking_sides_from_the_accelerometer_alone(shared_data) -> None:
+    """Acc-only sides on the four referenced trials: the sacrum's axes are tracked over the walk.
+
+    Measured 0.93 of the matched contacts (0.82 when each 5-s window estimated its own axes;
+    0.94 with the gyroscope's yaw-rate vote as well).
+    """
+    ok = []
+    for name in ("HA_001_Test11_Trial1", "HA_001_Test5_Trial1", "HA_001_Test5_Trial2",
+                 "HA_002_Test11_Trial1"):
+        imu = pd.read_csv(shared_data / "lowerback-walking" / name / "imu.csv")
+        ref = pd.read_csv(shared_data / "lowerback-walking" / name / "initial_contacts.csv")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            acc = imu[["acc_x", "acc_y", "acc_z"]].to_numpy()
+            result = analyse_tables({c.SACRUM: _table(acc)}, sampling_rate_hz=FS)
+        ic = result.events[result.events[c.EVENT] == c.INITIAL_CONTACT]
+        t = ic[c.TIME_S].to_numpy() + imu["time_s"].iloc[0]
+        for t_ref, side_ref in zip(ref["time_s"], ref["side"], strict=True):
+            k = int(np.argmin(np.abs(t - t_ref)))
+            if abs(t[k] - t_ref) <= 0.1:
+                ok.append(ic[c.SIDE].iloc[k] == side_ref)
+    assert len(ok) >= 100
+    assert np.mean(ok) >= 0.90

@@ -226,6 +226,11 @@ class StreamAnalyser:
         Rules for the :class:`~gait.cues.CueEngine` (its defaults when None) and the personal
         baseline per metric (taken from the first ``baseline_strides`` running strides when
         None).
+    anatomical_axes
+        Placements whose axes are already the body's (x forward, y left, z up).
+    sensor_rates_hz
+        Each placement's own sampling rate, where known (a sensor slower than the grid is
+        valid between its samples; see :class:`gait.grid.SensorGrid`).
     """
 
     def __init__(
@@ -240,6 +245,7 @@ class StreamAnalyser:
         cue_baseline: Mapping[str, float] | None = None,
         retain: bool = True,
         anatomical_axes: Collection[str] = (),
+        sensor_rates_hz: Mapping[str, float] | None = None,
     ) -> None:
         if c.SACRUM not in placements:
             raise ValueError("the analysis needs a sacrum sensor")
@@ -254,6 +260,9 @@ class StreamAnalyser:
         # signals directly, instead of estimating them from the gravity direction and the
         # running rhythm.
         self.sacrum_anatomical = c.SACRUM in anatomical_axes
+        # Each sensor's own rate, when known: a sensor slower than the grid is not a gap between
+        # its samples (SensorGrid).
+        self.sensor_rates_hz = dict(sensor_rates_hz or {})
         s = self.settings
         fs = self.fs
         self._block_n = max(1, round(s.block_s * fs))
@@ -338,7 +347,8 @@ class StreamAnalyser:
                 return
             self.origin_s = float(t[0])
             for p in self.placements:
-                self._grids[p] = SensorGrid(origin_s=self.origin_s, sampling_rate_hz=self.fs)
+                self._grids[p] = SensorGrid(origin_s=self.origin_s, sampling_rate_hz=self.fs,
+                                            sample_rate_hz=self.sensor_rates_hz.get(p))
                 self._level1[p] = Ring(15)
             for early in self._early:
                 self._grids[early[0]].add(*early[1:])

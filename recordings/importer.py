@@ -57,8 +57,10 @@ runs backwards while running (the trunk brakes while the vertical acceleration r
 
 **Several files.** Each placement's file is read alone, then the files are checked together:
 the same file (or the same samples) for two placements is an error, and so are files whose
-times do not overlap (not on one clock); partial overlap is reported. Files may have different
-rates and lengths: the analysis puts every sensor on the sacrum's time grid.
+times do not overlap (not on one clock); partial overlap is reported, and so is a sacrum that
+turns faster than a thigh (files swapped?). Files may have different rates and lengths: the
+analysis puts every sensor on the sacrum's time grid. A constant clock offset between two files
+is not detected: the step rhythm correlates almost as well one stride off.
 """
 
 from __future__ import annotations
@@ -844,7 +846,24 @@ def _check_together(files: Mapping[str, Path], read: Mapping[str, ImportedFile])
                 f"{100 * share:.0f} % of the sacrum's recording ({t[0]:.6g}-{t[-1]:.6g} s of "
                 f"{s0:.6g}-{s1:.6g} s): its measures are empty elsewhere"
             )
+        turn = {p: _gyro_rms_radps(read[p].table, max(s0, float(t[0])), min(s1, float(t[-1])))
+                for p in (c.SACRUM, placement)}
+        if turn[c.SACRUM] > turn[placement]:
+            messages.append(
+                f"the sacrum file turns faster than the {placement} file (gyroscope RMS "
+                f"{turn[c.SACRUM]:.2f} vs {turn[placement]:.2f} rad/s), which a pelvis does not "
+                "(the thigh swings): check that the files are not swapped"
+            )
     return messages
+
+
+def _gyro_rms_radps(table: pd.DataFrame, t0: float, t1: float) -> float:
+    """RMS angular rate between two times (NaN without a complete gyroscope)."""
+    t = table[c.TIME_S].to_numpy()
+    gyr = table[list(c.GYR_RADPS)].to_numpy()[(t >= t0) & (t <= t1)]
+    if not len(gyr) or not np.isfinite(gyr).all():
+        return float("nan")
+    return float(np.sqrt(np.mean(np.sum(gyr**2, axis=1))))
 
 
 def import_csv_session(

@@ -142,6 +142,9 @@ def _summary_lines(result: Any) -> list[str]:
         parts.append(f"thigh at contact {mr['thigh_angle_ic_deg']:.1f} deg")
     if parts:
         lines.append("  running: " + ", ".join(parts))
+    if not s["strides"]:
+        lines.append(f"  no strides found in {s['duration_s']:.1f} s: walking needs 4 steps in a "
+                     "row, running a few strides, each without a gap")
     from stridecue.analysis import lap_table_text
 
     laps = lap_table_text(result)

@@ -113,6 +113,9 @@ def _analyse_with_progress(session: Any) -> Any:
     stages.close()
     for w in warnings_seen:
         _say(f"  note: {w}")
+    gyroscope = any(q.get("has_gyroscope") for q in result.quality.get("sensors", {}).values())
+    if gyroscope and result.quality.get("calibration_error"):
+        _say(f"  note: no calibration, so no pelvis or thigh angles: {result.quality['calibration_error']}")
     return result
 
 

@@ -29,7 +29,8 @@ from stridecue.errors import InputError
 COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 
 
-def _frame(seconds: float = 20.0, fs: float = 100.0, *, seed: int = 4) -> pd.DataFrame:
+def _frame(seconds: float = 20.0, fs: float = 100.0, *, seed: int = 4,
+           bounce_mps2: float = 1.5) -> pd.DataFrame:
     """A 6-axis recording (m/s^2, rad/s) whose gyroscope agrees with its accelerometer.
 
     The sensor tilts back and forth about a horizontal axis (0.3 rad at 0.25 Hz, peak rate
@@ -41,7 +42,7 @@ def _frame(seconds: float = 20.0, fs: float = 100.0, *, seed: int = 4) -> pd.Dat
     angle = 0.3 * np.sin(2 * np.pi * 0.25 * t)
     rate = 0.3 * 2 * np.pi * 0.25 * np.cos(2 * np.pi * 0.25 * t)
     g = c.GRAVITY_MPS2
-    bounce = 1.5 * np.sin(2 * np.pi * 1.8 * t)
+    bounce = bounce_mps2 * np.sin(2 * np.pi * 1.8 * t)
     # gravity in the sensor frame while the sensor is rotated by `angle` about x
     data = {
         "time_s": t,
@@ -430,3 +431,13 @@ def test_a_thigh_at_half_the_sacrum_rate_keeps_its_angles(demo_session, demo_res
     assert result.quality["sensors"]["thigh_left"]["coverage"] > 0.99
     assert left["thigh_angle_ic_deg"].notna().mean() > 0.95
     assert left["thigh_angle_ic_deg"].median() == pytest.approx(full["thigh_angle_ic_deg"].median(), abs=1.0)
+
+
+def test_analyse_says_why_there_are_no_angles_or_strides(tmp_path, capsys) -> None:
+    path = _write_text(tmp_path / "in.csv", _frame(bounce_mps2=0.0))
+    assert main(["import", "--sacrum", str(path), "--out", str(tmp_path / "s")]) == 0
+    assert main(["analyse", str(tmp_path / "s"), "--out", str(tmp_path / "o"), "--no-history",
+                 "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert "note: no calibration, so no pelvis or thigh angles: no still standing period" in out
+    assert "no strides found in 20.0 s: walking needs 4 steps in a row" in out

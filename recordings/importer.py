@@ -57,8 +57,8 @@ runs backwards while running (the trunk brakes while the vertical acceleration r
 
 **Several files.** Each placement's file is read alone, then the files are checked together:
 the same file (or the same samples) for two placements is an error, and so are files whose
-times do not overlap (not on one clock); partial overlap is reported, and so is a sacrum that
-turns faster than a thigh (files swapped?). Files may have different rates and lengths: the
+times do not overlap (not on one clock), and a sacrum that turns clearly faster than a thigh
+(the files swapped); partial overlap is reported. Files may have different rates and lengths: the
 analysis puts every sensor on the sacrum's time grid. A constant clock offset between two files
 is not detected: the step rhythm correlates almost as well one stride off.
 """
@@ -127,6 +127,10 @@ GYRO_RATIO_LIMIT = 10.0
 TILT_RATE_MIN_RADPS = 0.05
 #: Low-pass of both signals in the gyroscope check (below the step rhythm), Hz.
 TILT_LOWPASS_HZ = 1.0
+#: A sacrum turning this many times faster than a thigh (RMS angular rate over their common
+#: time, while the sacrum turns faster than SWAP_MIN_RMS_RADPS) is a thigh: the files are swapped.
+SWAP_RATIO = 1.5
+SWAP_MIN_RMS_RADPS = 0.5
 #: Windows voting on the sign of a declared ``ap`` axis (running windows only), s.
 AP_VOTE_WINDOW_S = 10.0
 
@@ -262,11 +266,17 @@ class _Layout:
     decimal: str
 
 
-def _is_time_field(name: str) -> bool:
-    try:
-        return parse_time_column(name)[0]
-    except InputError:
-        return True
+def _is_header(fields: list[str]) -> bool:
+    """Whether a line's fields name a time column and a measurement column (even badly)."""
+    def named(parse, field: str) -> bool:
+        try:
+            found = parse(field)
+        except InputError:  # a name we know with a unit we do not: the header, to say so
+            return True
+        return bool(found[0]) if isinstance(found, tuple) else found is not None
+
+    return (any(named(parse_time_column, f) for f in fields)
+            and any(named(parse_column, f) for f in fields))
 
 
 def _layout(path: Path) -> _Layout:
@@ -286,11 +296,8 @@ def _layout(path: Path) -> _Layout:
     def best_delimiter(line: str) -> str:
         return max(DELIMITERS, key=lambda d: len(fields(line, d)))
 
-    header = 0
-    for i, line in enumerate(lines):
-        if any(_is_time_field(f) for f in fields(line, best_delimiter(line))):
-            header = i
-            break
+    header = next((i for i, line in enumerate(lines) if _is_header(fields(line, best_delimiter(line)))),
+                  0)
     delim = best_delimiter(lines[header]) if lines else ","
     decimal = "."
     data = [ln for ln in lines[header + 1 :] if ln.strip()]
@@ -848,11 +855,11 @@ def _check_together(files: Mapping[str, Path], read: Mapping[str, ImportedFile])
             )
         turn = {p: _gyro_rms_radps(read[p].table, max(s0, float(t[0])), min(s1, float(t[-1])))
                 for p in (c.SACRUM, placement)}
-        if turn[c.SACRUM] > turn[placement]:
-            messages.append(
+        if turn[c.SACRUM] > max(SWAP_RATIO * turn[placement], SWAP_MIN_RMS_RADPS):
+            raise InputError(
                 f"the sacrum file turns faster than the {placement} file (gyroscope RMS "
                 f"{turn[c.SACRUM]:.2f} vs {turn[placement]:.2f} rad/s), which a pelvis does not "
-                "(the thigh swings): check that the files are not swapped"
+                f"(the thigh swings): swap the two files, or leave the {placement} file out"
             )
     return messages
 

@@ -29,8 +29,8 @@ from stridecue.errors import InputError
 COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 
 
-def _frame(seconds: float = 20.0, fs: float = 100.0, *, seed: int = 4,
-           bounce_mps2: float = 1.5) -> pd.DataFrame:
+def _frame(seconds: float = 20.0, fs: float = 100.0, *, seed: int = 4, bounce_mps2: float = 1.5,
+           tilt_rad: float = 0.3, tilt_hz: float = 0.25) -> pd.DataFrame:
     """A 6-axis recording (m/s^2, rad/s) whose gyroscope agrees with its accelerometer.
 
     The sensor tilts back and forth about a horizontal axis (0.3 rad at 0.25 Hz, peak rate
@@ -39,8 +39,8 @@ def _frame(seconds: float = 20.0, fs: float = 100.0, *, seed: int = 4,
     """
     rng = np.random.default_rng(seed)
     t = np.arange(0, seconds, 1 / fs)
-    angle = 0.3 * np.sin(2 * np.pi * 0.25 * t)
-    rate = 0.3 * 2 * np.pi * 0.25 * np.cos(2 * np.pi * 0.25 * t)
+    angle = tilt_rad * np.sin(2 * np.pi * tilt_hz * t)
+    rate = tilt_rad * 2 * np.pi * tilt_hz * np.cos(2 * np.pi * tilt_hz * t)
     g = c.GRAVITY_MPS2
     bounce = bounce_mps2 * np.sin(2 * np.pi * 1.8 * t)
     # gravity in the sensor frame while the sensor is rotated by `angle` about x
@@ -117,10 +117,11 @@ def test_preamble_and_unknown_columns_are_skipped_and_said(tmp_path, frame, refe
     extra = frame.assign(temp_c=31.5, battery_pct=88)
     extra.insert(0, "index", np.arange(len(frame)))
     _write_text(path, extra)
-    path.write_text("# exported by SomeTool 2.1\ndevice;ABC123\n\n" + path.read_text())
+    path.write_text("# exported by SomeTool 2.1\ndevice;ABC123\nTime,2024-05-01 10:00\n\n"
+                    + path.read_text())
     table, messages, report = _read(path)
     pd.testing.assert_frame_equal(table, reference)
-    assert messages == ["in.csv: 3 line(s) before the header skipped",
+    assert messages == ["in.csv: 4 line(s) before the header skipped",
                         "in.csv: column(s) index, temp_c, battery_pct ignored (not a time, acc, gyr "
                         "or mag column)"]
     assert report["ignored_columns"] == ["index", "temp_c", "battery_pct"]
@@ -341,16 +342,15 @@ def test_files_on_different_clocks_are_refused_and_partial_overlap_said(tmp_path
                            tmp_path / "s2", units=ImportUnits())
 
 
-def test_a_sacrum_turning_faster_than_its_thigh_is_reported(tmp_path) -> None:
-    slow = _frame(seed=1)
-    slow[["gyr_x", "gyr_y", "gyr_z"]] *= 0.3
-    slow["acc_y"] = c.GRAVITY_MPS2 * np.sin(0.09 * np.sin(2 * np.pi * 0.25 * slow.time_s))
-    slow["acc_z"] = c.GRAVITY_MPS2 * np.cos(0.09 * np.sin(2 * np.pi * 0.25 * slow.time_s))
-    fast = _write_text(tmp_path / "fast.csv", _frame(seed=2))
-    _write_text(tmp_path / "slow.csv", slow)
-    with pytest.warns(ImportWarning, match="sacrum file turns faster than the thigh_right file"):
-        import_csv_session({"sacrum": fast, "thigh_right": tmp_path / "slow.csv"}, tmp_path / "s",
+def test_a_sacrum_turning_faster_than_its_thigh_is_refused(tmp_path) -> None:
+    """A pelvis turns at a third or less of the thigh's rate (3.6 times less on the simulator)."""
+    pelvis = _write_text(tmp_path / "pelvis.csv", _frame(seed=1, tilt_rad=0.2))
+    thigh = _write_text(tmp_path / "thigh.csv", _frame(seed=2, tilt_rad=0.6, tilt_hz=0.5))
+    with pytest.raises(InputError, match=r"sacrum file turns faster than the thigh_right file "
+                       r"\(gyroscope RMS 1.33 vs 0.22 rad/s\).*swap the two files"):
+        import_csv_session({"sacrum": thigh, "thigh_right": pelvis}, tmp_path / "s1",
                            units=ImportUnits())
+    import_csv_session({"sacrum": pelvis, "thigh_right": thigh}, tmp_path / "s2", units=ImportUnits())
 
 
 def test_a_sensor_slower_than_the_grid_is_valid_between_its_samples() -> None:

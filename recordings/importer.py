@@ -49,7 +49,7 @@ the session's ``import_report``:
 **Physics.** Values that contradict the declared units are refused with the flag to pass:
 gravity of about 1 where m/s^2 was declared (or about 9.8 where g was), and a gyroscope in the
 wrong unit, found from its size and by comparing its rate with the rate at which gravity's
-direction turns in the accelerometer (:func:`gyro_to_tilt_rate_ratio`, 0.5-1.9 on real walking,
+direction turns in the accelerometer (:func:`gyro_to_tilt_rate_ratio`, 0.47-1.82 on real walking,
 a rigid body and the simulator, 57 times that for deg/s read as rad/s). Body axes are checked
 against their names: a vertical reading -1 g points down and is negated; an ``ap`` column that
 runs backwards while running (the trunk brakes while the vertical acceleration rises, see
@@ -697,7 +697,7 @@ def gyro_to_tilt_rate_ratio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, *,
     ``du/dt = -omega x u``. Both sides are taken from signals low-passed at
     :data:`TILT_LOWPASS_HZ` (below the step rhythm, where the accelerometer is mostly gravity),
     over the samples whose direction moves faster than :data:`TILT_RATE_MIN_RADPS`, and the
-    ratio of their RMS is returned. It does not depend on the sign of either, and is 0.5-1.9 on
+    ratio of their RMS is returned. It does not depend on the sign of either, and is 0.47-1.82 on
     real lower-back walking, the BROAD rigid-body trials and simulated running (sacrum and
     thigh); a gyroscope in deg/s read as rad/s gives 57 times that.
 
@@ -807,9 +807,9 @@ def _check_body_axes(table: pd.DataFrame, acc_present: list[int], sampling_rate_
     if votes and all(v < 0 for v in votes):
         table[ap] = -table[ap]
         notes.add("negated", [*notes.counts.get("negated", []), "acc_ap"],
-                  f"acc_ap runs backwards while running ({len(votes)} running window(s): the "
-                  "trunk speeds up while the vertical acceleration rises, which is braking the "
-                  "other way round); negated")
+                  f"acc_ap points backwards: in {len(votes)} running window(s) it reads the trunk "
+                  "speeding up while the vertical load rises at each landing, where the trunk "
+                  "brakes; negated")
 
 
 # --------------------------------------------------------------------------------------------

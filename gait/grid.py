@@ -95,7 +95,7 @@ class SensorGrid:
     ----------
     origin_s, sampling_rate_hz
         The analysis grid.
-    sample_rate_hz
+    sensor_rate_hz
         The sensor's own rate, when known. A grid point is valid within 0.75 sample of a real
         sample: of the grid's period, or of the sensor's when it samples slower than the grid
         (a 100 Hz thigh on a 200 Hz sacrum grid has points 5 ms from its samples everywhere).
@@ -105,10 +105,10 @@ class SensorGrid:
     COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z", "valid")
 
     def __init__(self, *, origin_s: float, sampling_rate_hz: float,
-                 sample_rate_hz: float | None = None) -> None:
+                 sensor_rate_hz: float | None = None) -> None:
         self.origin_s = float(origin_s)
         self.fs = float(sampling_rate_hz)
-        own = float(sample_rate_hz) if sample_rate_hz and sample_rate_hz > 0 else self.fs
+        own = float(sensor_rate_hz) if sensor_rate_hz and sensor_rate_hz > 0 else self.fs
         self.valid_within_s = 0.75 / min(self.fs, own)
         self._t = np.zeros(0)
         self._x = np.zeros((0, 6))

@@ -348,7 +348,7 @@ class StreamAnalyser:
             self.origin_s = float(t[0])
             for p in self.placements:
                 self._grids[p] = SensorGrid(origin_s=self.origin_s, sampling_rate_hz=self.fs,
-                                            sample_rate_hz=self.sensor_rates_hz.get(p))
+                                            sensor_rate_hz=self.sensor_rates_hz.get(p))
                 self._level1[p] = Ring(15)
             for early in self._early:
                 self._grids[early[0]].add(*early[1:])

@@ -356,7 +356,7 @@ def test_a_sacrum_turning_faster_than_its_thigh_is_refused(tmp_path) -> None:
 def test_a_sensor_slower_than_the_grid_is_valid_between_its_samples() -> None:
     t = np.arange(0, 2, 1 / 100.0)
     acc = np.tile([0.0, 0.0, 9.81], (len(t), 1))
-    held = SensorGrid(origin_s=0.0, sampling_rate_hz=200.0, sample_rate_hz=100.0)
+    held = SensorGrid(origin_s=0.0, sampling_rate_hz=200.0, sensor_rate_hz=100.0)
     held.add(t, acc, None)
     assert held.take(390)[:, 6].all()
     # without its own rate every other point of the 200 Hz grid is 5 ms (1 grid sample) away
@@ -364,7 +364,7 @@ def test_a_sensor_slower_than_the_grid_is_valid_between_its_samples() -> None:
     old.add(t, acc, None)
     assert old.take(390)[:, 6].mean() == pytest.approx(0.5, abs=0.01)
     # a missing 100 Hz sample is still a gap
-    gap = SensorGrid(origin_s=0.0, sampling_rate_hz=200.0, sample_rate_hz=100.0)
+    gap = SensorGrid(origin_s=0.0, sampling_rate_hz=200.0, sensor_rate_hz=100.0)
     gap.add(np.delete(t, 100), np.delete(acc, 100, axis=0), None)
     valid = gap.take(390)[:, 6]
     assert not valid[200] and valid[196:199].all() and valid[202:205].all()

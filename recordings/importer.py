@@ -266,17 +266,23 @@ class _Layout:
     decimal: str
 
 
-def _is_header(fields: list[str]) -> bool:
-    """Whether a line's fields name a time column and a measurement column (even badly)."""
-    def named(parse, field: str) -> bool:
-        try:
-            found = parse(field)
-        except InputError:  # a name we know with a unit we do not: the header, to say so
-            return True
-        return bool(found[0]) if isinstance(found, tuple) else found is not None
+def _names_time(field: str) -> bool:
+    try:
+        return parse_time_column(field)[0]
+    except InputError:  # a time column with a unit we do not know: the header, to say so
+        return True
 
-    return (any(named(parse_time_column, f) for f in fields)
-            and any(named(parse_column, f) for f in fields))
+
+def _names_measurement(field: str) -> bool:
+    try:
+        return parse_column(field) is not None
+    except InputError:  # a measurement column with a unit we do not know: likewise
+        return True
+
+
+def _is_header(fields: list[str]) -> bool:
+    """Whether a line's fields name a time column and a measurement column."""
+    return any(map(_names_time, fields)) and any(map(_names_measurement, fields))
 
 
 def _layout(path: Path) -> _Layout:
@@ -288,7 +294,8 @@ def _layout(path: Path) -> _Layout:
     except UnicodeDecodeError as exc:
         # a cut in the middle of a character at the end of the sample is not a bad encoding
         encoding = "utf-8-sig" if exc.start >= len(raw) - 3 else "latin-1"
-    lines = raw.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()[:HEADER_SEARCH_LINES]
+    text = raw.decode(encoding, errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()[:HEADER_SEARCH_LINES]
 
     def fields(line: str, delim: str) -> list[str]:
         return [f.strip().strip('"').strip() for f in line.split(delim)]
@@ -296,8 +303,8 @@ def _layout(path: Path) -> _Layout:
     def best_delimiter(line: str) -> str:
         return max(DELIMITERS, key=lambda d: len(fields(line, d)))
 
-    header = next((i for i, line in enumerate(lines) if _is_header(fields(line, best_delimiter(line)))),
-                  0)
+    header = next(
+        (i for i, line in enumerate(lines) if _is_header(fields(line, best_delimiter(line)))), 0)
     delim = best_delimiter(lines[header]) if lines else ","
     decimal = "."
     data = [ln for ln in lines[header + 1 :] if ln.strip()]
@@ -608,7 +615,8 @@ def read_imu_csv(path: Path, units: ImportUnits) -> ImportedFile:
         raise InputError(f"{name}: only {len(t)} rows: a recording needs at least a few seconds")
     for j, col in enumerate(list(cols)):
         if np.isnan(x[:, j]).all() or np.nanmin(x[:, j]) == np.nanmax(x[:, j]):
-            what = "holds no numbers" if np.isnan(x[:, j]).all() else f"never changes ({np.nanmin(x[:, j]):g})"
+            what = ("holds no numbers" if np.isnan(x[:, j]).all()
+                    else f"never changes ({np.nanmin(x[:, j]):g})")
             notes.add(f"column_unused:{col}", what, f"column {col} {what}: taken as not recorded")
     usable = [j for j, col in enumerate(cols) if f"column_unused:{col}" not in notes.counts]
     cols, x = [cols[j] for j in usable], x[:, usable]
@@ -653,7 +661,8 @@ def read_imu_csv(path: Path, units: ImportUnits) -> ImportedFile:
     unit = header.units
     for j, col in enumerate(cols):
         spec = specs[col]
-        table[STORED[spec.quantity][spec.index]] = x[:, j] * UNITS[spec.quantity][unit[spec.quantity]]
+        scale = UNITS[spec.quantity][unit[spec.quantity]]
+        table[STORED[spec.quantity][spec.index]] = x[:, j] * scale
     table = table[list(c.SAMPLE_COLUMNS)]
 
     _check_units(name, table, unit, present["acc"], present["gyr"], rate)

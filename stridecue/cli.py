@@ -115,7 +115,8 @@ def _analyse_with_progress(session: Any) -> Any:
         _say(f"  note: {w}")
     gyroscope = any(q.get("has_gyroscope") for q in result.quality.get("sensors", {}).values())
     if gyroscope and result.quality.get("calibration_error"):
-        _say(f"  note: no calibration, so no pelvis or thigh angles: {result.quality['calibration_error']}")
+        _say("  note: no calibration, so no pelvis or thigh angles: "
+             f"{result.quality['calibration_error']}")
     return result
 
 

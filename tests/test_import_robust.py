@@ -88,7 +88,8 @@ def _write_text(path: Path, frame: pd.DataFrame, **kw) -> Path:
     [
         pytest.param(lambda f, p: _write_text(p, f.rename(columns=str.upper)), id="upper"),
         pytest.param(lambda f, p: _write_text(p, f.rename(columns=str.title)), id="title"),
-        pytest.param(lambda f, p: _write_text(p, f.rename(columns=lambda n: f" {n} ")), id="spaces"),
+        pytest.param(lambda f, p: _write_text(p, f.rename(columns=lambda n: f" {n} ")),
+                     id="spaces"),
         pytest.param(lambda f, p: _write_text(p, f.rename(columns=lambda n: n if n == "time_s" else (
             n.replace("_", " ").title() + (" (m/s^2)" if n.startswith("acc") else " [rad/s]")))),
             id="brackets"),
@@ -96,7 +97,8 @@ def _write_text(path: Path, frame: pd.DataFrame, **kw) -> Path:
                                                             .replace("gyr_", "gyroscope_"))),
                      id="aliases"),
         pytest.param(lambda f, p: _write_text(p, f[list(f.columns[::-1])]), id="order"),
-        pytest.param(lambda f, p: _write_text(p, f, sep=";", decimal=","), id="semicolon-decimal-comma"),
+        pytest.param(lambda f, p: _write_text(p, f, sep=";", decimal=","),
+                     id="semicolon-decimal-comma"),
         pytest.param(lambda f, p: _write_text(p, f, sep="\t"), id="tab"),
         pytest.param(lambda f, p: _write_text(p, f, quoting=1), id="quoted"),
         pytest.param(lambda f, p: _write_text(p, f, lineterminator="\r\n"), id="crlf"),
@@ -129,7 +131,8 @@ def test_preamble_and_unknown_columns_are_skipped_and_said(tmp_path, frame, refe
 
 @pytest.mark.parametrize(
     ("column", "scale", "offset_s"),
-    [("time_ms", 1e3, 0.0), ("time_us", 1e6, 0.0), ("timestamp_ms", 1e3, 1.7e9), ("Time (s)", 1.0, 3600.0)],
+    [("time_ms", 1e3, 0.0), ("time_us", 1e6, 0.0), ("timestamp_ms", 1e3, 1.7e9),
+     ("Time (s)", 1.0, 3600.0)],
 )
 def test_time_units_and_offsets_are_kept_as_seconds_on_the_file_clock(
     tmp_path, frame, reference, column, scale, offset_s
@@ -185,16 +188,20 @@ def test_repeated_and_swapped_rows_are_repaired_and_counted(tmp_path, frame, ref
     path = _write_text(tmp_path / "in.csv", f.iloc[order])
     table, messages, report = _read(path)
     pd.testing.assert_frame_equal(table, reference)
-    assert report["rows_sorted"] == 2 and report["rows_repeated"] == 3
+    assert report["rows_sorted"] == 2
+    assert report["rows_repeated"] == 3
     assert any("2 row(s) out of time order (first at line 503): sorted" in m for m in messages)
     assert any("3 repeated row(s) dropped" in m for m in messages)
 
 
-def test_rows_sharing_a_time_with_other_values_keep_the_first_or_are_refused(tmp_path, frame) -> None:
+def test_rows_repeating_a_time_with_other_values_keep_the_first_or_are_refused(
+    tmp_path, frame
+) -> None:
     f = frame.copy()
     f.loc[[100, 700], "time_s"] = f.loc[[99, 699], "time_s"].to_numpy()
     table, messages, report = _read(_write_text(tmp_path / "few.csv", f))
-    assert report["rows_same_time"] == 2 and len(table) == len(f) - 2
+    assert report["rows_same_time"] == 2
+    assert len(table) == len(f) - 2
     assert any("the first kept" in m for m in messages)
     packets = frame.assign(time_s=np.floor(frame.time_s * 20) / 20)  # 5 samples per packet time
     with pytest.raises(InputError, match="repeat the time of the row before.*own time"):
@@ -220,8 +227,10 @@ def test_missing_cells_are_filled_over_short_holes_and_dropped_over_long_ones(
     text = path.read_text()
     path.write_text(text + text.splitlines()[-1][:9])  # a last line cut short
     table, messages, report = _read(path)
-    assert report["cells_filled"] == 3 and report["times_filled"] == 1
-    assert report["rows_dropped_holes"] == 10 and report["rows_without_values"] == 1  # cut line
+    assert report["cells_filled"] == 3
+    assert report["times_filled"] == 1
+    assert report["rows_dropped_holes"] == 10
+    assert report["rows_without_values"] == 1
     assert report["gaps"] == 1
     assert len(table) == len(frame) - 10
     kept = table.set_index(np.round(table[c.TIME_S], 6))
@@ -234,7 +243,8 @@ def test_missing_cells_are_filled_over_short_holes_and_dropped_over_long_ones(
     assert any("3 empty or non-numeric cell(s) (first at line 202) filled" in m for m in messages)
     assert any("1 missing time(s) (first at line 602)" in m for m in messages)
     assert any("10 row(s) dropped where cells are empty" in m for m in messages)
-    assert any("1 row(s) without any measurement dropped (first at line 2002)" in m for m in messages)
+    assert any("1 row(s) without any measurement dropped (first at line 2002)" in m
+               for m in messages)
     assert any("1 gap(s) in time" in m for m in messages)
 
 
@@ -250,7 +260,8 @@ def test_columns_that_hold_nothing_are_not_recorded(tmp_path, frame) -> None:
 def test_the_rate_is_the_mean_interval(tmp_path, frame) -> None:
     """Times rounded to whole ms (128 Hz) and unix-time offsets do not bend the rate."""
     t = np.arange(2560) / 128.0
-    f = pd.DataFrame({"time_s": np.round(t * 1000) / 1000, "acc_x": 9.8 + np.sin(t), "acc_z": np.cos(t)})
+    f = pd.DataFrame({"time_s": np.round(t * 1000) / 1000, "acc_x": 9.8 + np.sin(t),
+                      "acc_z": np.cos(t)})
     _, messages, report = _read(_write_text(tmp_path / "ms.csv", f))
     assert any("irregular sampling (19 % of intervals" in m for m in messages)
     with warnings.catch_warnings():
@@ -278,11 +289,13 @@ def test_a_slow_gyroscope_in_deg_per_s_is_refused(tmp_path, frame) -> None:
 def test_gyro_ratio_is_near_one_on_real_walking_and_says_nothing_when_still(shared_data) -> None:
     for trial in sorted((shared_data / "lowerback-walking").iterdir()):
         f = pd.read_csv(trial / "imu.csv")
-        acc, gyr = f[["acc_x", "acc_y", "acc_z"]].to_numpy(), f[["gyr_x", "gyr_y", "gyr_z"]].to_numpy()
+        acc = f[["acc_x", "acc_y", "acc_z"]].to_numpy()
+        gyr = f[["gyr_x", "gyr_y", "gyr_z"]].to_numpy()
         ratio = gyro_to_tilt_rate_ratio(acc, gyr, sampling_rate_hz=100.0)
         assert 0.3 < ratio < 3.0, trial.name
         assert gyro_to_tilt_rate_ratio(acc, np.degrees(gyr), sampling_rate_hz=100.0) > 15
-    still = np.tile([0.0, 0.0, 9.81], (2000, 1)) + np.random.default_rng(0).normal(0, 0.01, (2000, 3))
+    noise = np.random.default_rng(0).normal(0, 0.01, (2000, 3))
+    still = np.tile([0.0, 0.0, 9.81], (2000, 1)) + noise
     assert gyro_to_tilt_rate_ratio(still, np.full((2000, 3), 0.01), sampling_rate_hz=100.0) is None
 
 
@@ -292,9 +305,11 @@ def test_a_downward_vertical_is_negated_with_a_warning(tmp_path) -> None:
     f = pd.DataFrame({"time_s": t, "acc_vertical_g": -1 - 0.2 * np.sin(2 * np.pi * 1.8 * t),
                       "acc_ap_g": rng.normal(0, 0.1, t.size)})
     table, messages, report = _read(_write_text(tmp_path / "in.csv", f))
-    np.testing.assert_allclose(table["acc_z_mps2"], -f["acc_vertical_g"] * c.GRAVITY_MPS2, atol=1e-5)
+    np.testing.assert_allclose(table["acc_z_mps2"], -f["acc_vertical_g"] * c.GRAVITY_MPS2,
+                               atol=1e-5)
     assert report["negated"] == ["acc_vertical"]
-    assert any("acc_vertical reads -1.00 g on average: it points down; negated" in m for m in messages)
+    assert any("acc_vertical reads -1.00 g on average: it points down; negated" in m
+               for m in messages)
 
 
 @pytest.mark.parametrize("flip", [False, True])
@@ -350,7 +365,8 @@ def test_a_sacrum_turning_faster_than_its_thigh_is_refused(tmp_path) -> None:
                        r"\(gyroscope RMS 1.33 vs 0.22 rad/s\).*swap the two files"):
         import_csv_session({"sacrum": thigh, "thigh_right": pelvis}, tmp_path / "s1",
                            units=ImportUnits())
-    import_csv_session({"sacrum": pelvis, "thigh_right": thigh}, tmp_path / "s2", units=ImportUnits())
+    import_csv_session({"sacrum": pelvis, "thigh_right": thigh}, tmp_path / "s2",
+                       units=ImportUnits())
 
 
 def test_a_sensor_slower_than_the_grid_is_valid_between_its_samples() -> None:
@@ -367,7 +383,9 @@ def test_a_sensor_slower_than_the_grid_is_valid_between_its_samples() -> None:
     gap = SensorGrid(origin_s=0.0, sampling_rate_hz=200.0, sensor_rate_hz=100.0)
     gap.add(np.delete(t, 100), np.delete(acc, 100, axis=0), None)
     valid = gap.take(390)[:, 6]
-    assert not valid[200] and valid[196:199].all() and valid[202:205].all()
+    assert not valid[200]
+    assert valid[196:199].all()
+    assert valid[202:205].all()
 
 
 # ------------------------------------------------------------------------------------- CLI
@@ -379,7 +397,9 @@ def test_cli_prints_every_repair_and_stores_the_report(tmp_path, frame, capsys) 
     assert "warning: in.csv: 1 repeated row(s) dropped (first at line 53)" in out
     meta = json.loads((tmp_path / "s" / "session.json").read_text())
     report = meta["import_report"]["sacrum"]
-    assert report["rows_repeated"] == 1 and report["delimiter"] == ";" and report["decimal"] == ","
+    assert report["rows_repeated"] == 1
+    assert report["delimiter"] == ";"
+    assert report["decimal"] == ","
     assert report["columns"]["ACC_X"] == "acc_x_mps2"
 
 
@@ -425,12 +445,14 @@ def test_a_thigh_at_half_the_sacrum_rate_keeps_its_angles(demo_session, demo_res
         warnings.simplefilter("ignore")
         result = analyse_tables(tables, athlete=demo_session.athlete, sampling_rate_hz=200.0,
                                 sensor_rates_hz={"sacrum": 200.0, "thigh_left": 100.0})
-    left = result.strides[(result.strides["activity"] == c.RUNNING) & (result.strides[c.SIDE] == c.LEFT)]
-    full = demo_result.strides
-    full = full[(full["activity"] == c.RUNNING) & (full[c.SIDE] == c.LEFT)]
+    def left_running(strides: pd.DataFrame) -> pd.DataFrame:
+        return strides[(strides["activity"] == c.RUNNING) & (strides[c.SIDE] == c.LEFT)]
+
+    left, full = left_running(result.strides), left_running(demo_result.strides)
     assert result.quality["sensors"]["thigh_left"]["coverage"] > 0.99
     assert left["thigh_angle_ic_deg"].notna().mean() > 0.95
-    assert left["thigh_angle_ic_deg"].median() == pytest.approx(full["thigh_angle_ic_deg"].median(), abs=1.0)
+    assert left["thigh_angle_ic_deg"].median() == pytest.approx(
+        full["thigh_angle_ic_deg"].median(), abs=1.0)
 
 
 def test_analyse_says_why_there_are_no_angles_or_strides(tmp_path, capsys) -> None:

@@ -249,8 +249,9 @@ class StreamAnalyser:
     ) -> None:
         if c.SACRUM not in placements:
             raise ValueError("the analysis needs a sacrum sensor")
-        if not sampling_rate_hz or not sampling_rate_hz >= 20:
-            raise ValueError(f"sampling_rate_hz must be at least 20 Hz, got {sampling_rate_hz}")
+        if not sampling_rate_hz or not sampling_rate_hz >= c.MIN_SAMPLING_RATE_HZ:
+            raise ValueError(f"sampling_rate_hz must be at least {c.MIN_SAMPLING_RATE_HZ:g} Hz, "
+                             f"got {sampling_rate_hz}")
         self.settings = settings or PipelineSettings()
         self.fs = float(sampling_rate_hz)
         self.placements = tuple(placements)

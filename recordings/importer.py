@@ -44,7 +44,8 @@ the session's ``import_report``:
   either end) drop their rows, which the analysis then treats as a gap;
 - columns holding no numbers or never changing are taken as not recorded;
 - gaps in time (intervals over :data:`GAP_PERIODS` sampling periods) are reported; the analysis
-  flags the strides that cross them.
+  flags the strides that cross them. A rate below the analysis' minimum
+  (``stridecue.constants.MIN_SAMPLING_RATE_HZ``) is refused.
 
 **Physics.** Values that contradict the declared units are refused with the flag to pass:
 gravity of about 1 where m/s^2 was declared (or about 9.8 where g was), and a gyroscope in the
@@ -651,6 +652,11 @@ def read_imu_csv(path: Path, units: ImportUnits) -> ImportedFile:
         raise InputError(f"{name}: only {len(t)} usable rows: a recording needs at least a few "
                          "seconds")
     rate = _sampling(t, notes)
+    if rate < c.MIN_SAMPLING_RATE_HZ:
+        raise InputError(
+            f"{name}: sampled at {rate:.3g} Hz: the analysis needs at least "
+            f"{c.MIN_SAMPLING_RATE_HZ:g} Hz: export the recording at its full rate"
+        )
 
     table = pd.DataFrame(index=range(len(t)))
     table[c.TIME_S] = t

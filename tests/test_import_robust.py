@@ -257,6 +257,11 @@ def test_columns_that_hold_nothing_are_not_recorded(tmp_path, frame) -> None:
     assert any("gyroscope incomplete (gyr_x, gyr_y)" in m for m in messages)
 
 
+def test_a_rate_below_the_analysis_minimum_is_refused(tmp_path, frame) -> None:
+    with pytest.raises(InputError, match="sampled at 14.3 Hz: the analysis needs at least 20 Hz"):
+        read_imu_csv(_write_text(tmp_path / "in.csv", frame.iloc[::7]), ImportUnits())
+
+
 def test_the_rate_is_the_mean_interval(tmp_path, frame) -> None:
     """Times rounded to whole ms (128 Hz) and unix-time offsets do not bend the rate."""
     t = np.arange(2560) / 128.0

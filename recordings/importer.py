@@ -15,7 +15,7 @@ stand in brackets (``Acc X (m/s^2)``, ``gyr_z [deg/s]``):
 - axis ``x``, ``y``, ``z`` (the sensor's own axes, mounted in any orientation) or ``ap``, ``ml``,
   ``vertical`` (axes already aligned with the body by whoever made the recording: forward, to
   the wearer's left, up); one file uses one kind;
-- unit, optional: ``mps2`` (``m/s^2``) or ``g`` for acc, ``radps`` (``rad/s``) or ``dps``
+- unit, optional: ``mps2`` (``m/s^2``), ``g`` or ``mg`` (milli-g) for acc, ``radps`` (``rad/s``) or ``dps``
   (``deg/s``) for gyr, ``ut`` for mag. A unit in the name is the unit; without one,
   ``acc_unit`` / ``gyr_unit`` (``--acc-unit``/``--gyr-unit``) say it, else m/s^2 and rad/s. A
   name and a flag that disagree are an error.
@@ -47,8 +47,10 @@ the session's ``import_report``:
   flags the strides that cross them. A rate below the analysis' minimum
   (``stridecue.constants.MIN_SAMPLING_RATE_HZ``) is refused.
 
-**Physics.** Values that contradict the declared units are refused with the flag to pass:
-gravity of about 1 where m/s^2 was declared (or about 9.8 where g was), and a gyroscope in the
+**Physics.** Values that contradict the declared units are refused with the unit to give:
+gravity (the norm of the mean acceleration, or the vertical's median) must read 0.4-2.5 g: when
+another unit would make it so, that unit is named (a file in g, milli-g or m/s^2), and more
+than 2.5 g in every unit is refused too (less may be missing axes); a gyroscope in the
 wrong unit, found from its size and by comparing its rate with the rate at which gravity's
 direction turns in the accelerometer (:func:`gyro_to_tilt_rate_ratio`, 0.47-1.82 on real walking,
 a rigid body and the simulator, 57 times that for deg/s read as rad/s). Body axes are checked
@@ -90,11 +92,14 @@ logger = logging.getLogger(__name__)
 AXES = {"sensor": ("x", "y", "z"), "anatomical": ("ap", "ml", "vertical")}
 #: Stored columns per quantity, in axis order.
 STORED = {"acc": c.ACC_MPS2, "gyr": c.GYR_RADPS, "mag": c.MAG_UT}
-ACC_UNITS = {"mps2": 1.0, "g": c.GRAVITY_MPS2}
+ACC_UNITS = {"mps2": 1.0, "g": c.GRAVITY_MPS2, "mg": c.GRAVITY_MPS2 / 1000.0}
 GYR_UNITS = {"radps": 1.0, "dps": np.pi / 180.0}
 UNITS = {"acc": ACC_UNITS, "gyr": GYR_UNITS, "mag": {"ut": 1.0}}
 DEFAULT_UNIT = {"acc": "mps2", "gyr": "radps", "mag": "ut"}
 FLAG = {"acc": "--acc-unit", "gyr": "--gyr-unit"}
+UNIT_TEXT = {"mps2": "m/s^2", "g": "g", "mg": "milli-g", "radps": "rad/s", "dps": "deg/s"}
+#: The norm of the mean specific force over a recording (gravity), in g, for a plausible unit.
+GRAVITY_RANGE_G = (0.4, 2.5)
 #: Names of a quantity in other tools' headers.
 QUANTITY_NAMES = {
     "acc": "acc", "accel": "acc", "accelerometer": "acc", "acceleration": "acc",
@@ -102,7 +107,7 @@ QUANTITY_NAMES = {
 }
 #: Spellings of the units (lower case, without ``/``, ``^``, ``_``, spaces) -> unit name.
 UNIT_NAMES = {
-    "mps2": "mps2", "ms2": "mps2", "ms-2": "mps2", "g": "g",
+    "mps2": "mps2", "ms2": "mps2", "ms-2": "mps2", "g": "g", "mg": "mg",
     "radps": "radps", "rads": "radps", "radsec": "radps", "rads-1": "radps",
     "dps": "dps", "degs": "dps", "degps": "dps", "degsec": "dps", "degs-1": "dps", "ut": "ut",
 }
@@ -149,7 +154,7 @@ class ImportUnits:
 
     def __post_init__(self) -> None:
         if self.acc_unit is not None and self.acc_unit not in ACC_UNITS:
-            raise InputError(f"unknown accelerometer unit {self.acc_unit!r}: use mps2 or g")
+            raise InputError(f"unknown accelerometer unit {self.acc_unit!r}: use mps2, g or mg")
         if self.gyr_unit is not None and self.gyr_unit not in GYR_UNITS:
             raise InputError(f"unknown gyroscope unit {self.gyr_unit!r}: use radps or dps")
 
@@ -339,6 +344,7 @@ class _Header:
     specs: dict[str, _Column]
     axes: str
     units: dict[str, str]
+    unit_named: dict[str, bool]  # the unit came from the column names (not a flag or default)
     ignored: list[str]
 
 
@@ -378,6 +384,7 @@ def _header(name: str, columns: list[str], units: ImportUnits) -> _Header:
             raise InputError(f"{name}: columns {seen[key]} and {col} are the same axis: keep one")
         seen[key] = col
     resolved: dict[str, str] = {}
+    unit_named: dict[str, bool] = {}
     for quantity in STORED:
         named = sorted({s.unit for s in specs.values() if s.quantity == quantity and s.unit})
         declared = getattr(units, f"{quantity}_unit", None)
@@ -390,9 +397,10 @@ def _header(name: str, columns: list[str], units: ImportUnits) -> _Header:
                 f"{declared} was given: drop {FLAG[quantity]} or rename the columns"
             )
         resolved[quantity] = named[0] if named else declared or DEFAULT_UNIT[quantity]
+        unit_named[quantity] = bool(named)
     (time_column, time_scale), = times.items()
     return _Header(time_column, time_scale, specs, kinds[0] if kinds else "sensor", resolved,
-                   ignored)
+                   unit_named, ignored)
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,8 +485,8 @@ def _order_rows(name: str, t: np.ndarray, x: np.ndarray, rows: np.ndarray, layou
         if len(conflicts) > MAX_DISORDER_FRACTION * len(t):
             raise InputError(
                 f"{name}: {len(conflicts)} rows repeat the time of the row before with other "
-                f"values (first at line {_line(rows[conflicts[0]], layout)}; times of "
-                "packets rather than samples?): give every sample its own time"
+                f"values (first at line {_line(rows[conflicts[0]], layout)}; times of packets, "
+                "or rounded too coarsely?): give every sample its own time"
             )
         if len(repeats):
             notes.add("rows_repeated", int(len(repeats)),
@@ -671,7 +679,7 @@ def read_imu_csv(path: Path, units: ImportUnits) -> ImportedFile:
         table[STORED[spec.quantity][spec.index]] = x[:, j] * scale
     table = table[list(c.SAMPLE_COLUMNS)]
 
-    _check_units(name, table, unit, present["acc"], present["gyr"], rate)
+    _check_units(name, table, header, present["acc"], present["gyr"], rate)
     if header.axes == "anatomical":
         _check_body_axes(table, present["acc"], rate, notes)
     missing = [i for i in range(3) if i not in present["acc"]]
@@ -744,35 +752,48 @@ def gyro_to_tilt_rate_ratio(acc_mps2: np.ndarray, gyr_radps: np.ndarray, *,
                          / observed[moving].sum()))
 
 
+def _unit_advice(quantity: str, unit: str, named: bool) -> str:
+    """How to say a unit: by the flag, or by the column names when they name one."""
+    if named:
+        return f"rename the columns {quantity}_..._{unit}"
+    return f"pass {FLAG[quantity]} {unit}"
+
+
 def _check_units(
-    name: str, table: pd.DataFrame, unit: Mapping[str, str], acc_present: list[int],
+    name: str, table: pd.DataFrame, header: _Header, acc_present: list[int],
     gyr_present: list[int], sampling_rate_hz: float,
 ) -> None:
     """Reject values that contradict the units (gravity of 1 where m/s^2 was declared)."""
+    unit = header.units
     cols = [c.ACC_MPS2[i] for i in acc_present]
-    norm = np.sqrt(np.nansum(table[cols].to_numpy() ** 2, axis=1))
-    # The mean specific force over a recording is gravity; its norm is robust to movement.
-    mean_vec = np.nanmean(table[cols].to_numpy(), axis=0)
-    gravity_like = float(np.linalg.norm(mean_vec)) if len(acc_present) > 1 else float(np.nanmedian(norm))
-    if len(acc_present) >= 2:
-        if unit["acc"] == "mps2" and 0.4 < gravity_like < 2.5:
+    # The mean specific force over a recording is gravity; its norm is robust to movement. One
+    # axis says it only when it is the vertical (its median).
+    if len(acc_present) >= 2 or (header.axes == "anatomical" and acc_present == [2]):
+        values = table[cols].to_numpy()
+        gravity_g = (float(np.linalg.norm(np.nanmean(values, axis=0))) if len(cols) > 1
+                     else float(np.nanmedian(np.abs(values)))) / c.GRAVITY_MPS2
+        in_file = gravity_g * c.GRAVITY_MPS2 / ACC_UNITS[unit["acc"]]
+        fits = [u for u, scale in ACC_UNITS.items()
+                if GRAVITY_RANGE_G[0] < in_file * scale / c.GRAVITY_MPS2 < GRAVITY_RANGE_G[1]]
+        # Too little gravity with no unit to explain it: axes missing (or a sensor turning over),
+        # not a unit; too much is never right.
+        if fits and fits[0] != unit["acc"] or not fits and gravity_g > GRAVITY_RANGE_G[1]:
+            advice = (f"the file is in {UNIT_TEXT[fits[0]]}, "
+                      f"{_unit_advice('acc', fits[0], header.unit_named['acc'])}" if fits
+                      else "check the accelerometer's unit and scale")
             raise InputError(
-                f"{name}: gravity reads {gravity_like:.2f} but m/s^2 was declared: the file is in g, "
-                "pass --acc-unit g"
-            )
-        if unit["acc"] == "g" and 4 * c.GRAVITY_MPS2 < gravity_like < 25 * c.GRAVITY_MPS2:
-            raise InputError(
-                f"{name}: gravity reads {gravity_like / c.GRAVITY_MPS2:.1f} g but g was declared: "
-                "the file is in m/s^2, pass --acc-unit mps2"
+                f"{name}: gravity reads {in_file:.3g}, which is {gravity_g:.3g} g in "
+                f"{UNIT_TEXT[unit['acc']]}, not about 1 g: {advice}"
             )
     if not gyr_present:
         return
     gcols = [c.GYR_RADPS[i] for i in gyr_present]
     p99 = float(np.nanpercentile(np.abs(table[gcols].to_numpy()), 99))
+    dps = _unit_advice("gyr", "dps", header.unit_named["gyr"])
     if unit["gyr"] == "radps" and p99 > 40.0:
         raise InputError(
             f"{name}: gyroscope reaches {p99:.0f} rad/s, which no body segment does: the file "
-            "is in degrees per second, pass --gyr-unit dps"
+            f"is in degrees per second, {dps}"
         )
     if len(acc_present) < 3 or len(gyr_present) < 3:
         return
@@ -784,12 +805,13 @@ def _check_units(
     if ratio > GYRO_RATIO_LIMIT and unit["gyr"] == "radps":
         raise InputError(
             f"{name}: the gyroscope turns {ratio:.0f} times faster than gravity turns in the "
-            "accelerometer: the file is in degrees per second, pass --gyr-unit dps"
+            f"accelerometer: the file is in degrees per second, {dps}"
         )
     if ratio < 1.0 / GYRO_RATIO_LIMIT and unit["gyr"] == "dps":
         raise InputError(
             f"{name}: the gyroscope turns {1.0 / ratio:.0f} times slower than gravity turns in "
-            "the accelerometer: the file is in radians per second, pass --gyr-unit radps"
+            f"the accelerometer: the file is in radians per second, "
+            f"{_unit_advice('gyr', 'radps', header.unit_named['gyr'])}"
         )
 
 

@@ -539,9 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sacrum", required=True, metavar="FILE", help="CSV of the sensor on the sacrum (required)")
     p.add_argument("--thigh-left", metavar="FILE", help="CSV of the sensor on the left thigh")
     p.add_argument("--thigh-right", metavar="FILE", help="CSV of the sensor on the right thigh")
-    p.add_argument("--acc-unit", choices=["mps2", "g"],
+    p.add_argument("--acc-unit", choices=["mps2", "g", "mg"],
                    help="accelerometer unit of columns that do not name one: mps2 (m/s^2, "
-                   "default) or g")
+                   "default), g or mg (milli-g)")
     p.add_argument("--gyr-unit", choices=["radps", "dps"],
                    help="gyroscope unit of columns that do not name one: radps (rad/s, default) "
                    "or dps (deg/s)")

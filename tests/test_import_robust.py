@@ -78,7 +78,7 @@ def reference(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _write_text(path: Path, frame: pd.DataFrame, **kw) -> Path:
-    frame.to_csv(path, index=False, float_format="%.6f", **kw)
+    frame.to_csv(path, index=False, **{"float_format": "%.6f", **kw})
     return path
 
 
@@ -468,3 +468,30 @@ def test_analyse_says_why_there_are_no_angles_or_strides(tmp_path, capsys) -> No
     out = capsys.readouterr().out
     assert "note: no calibration, so no pelvis or thigh angles: no still standing period" in out
     assert "no strides found in 20.0 s: walking needs 4 steps in a row" in out
+
+
+@pytest.mark.parametrize(
+    ("scale", "rename", "units", "expected"),
+    [
+        (1000 / c.GRAVITY_MPS2, {}, ImportUnits(), "the file is in milli-g, pass --acc-unit mg"),
+        (1000 / c.GRAVITY_MPS2, {}, ImportUnits(acc_unit="g"), "the file is in milli-g"),
+        (1.0, {"acc_x": "acc_x_g", "acc_y": "acc_y_g", "acc_z": "acc_z_g"}, ImportUnits(),
+         r"the file is in m/s\^2, rename the columns acc_..._mps2"),
+        (1e6, {}, ImportUnits(), "not about 1 g: check the accelerometer's unit and scale"),
+    ],
+)
+def test_an_accelerometer_in_another_unit_is_refused_with_the_unit(
+    tmp_path, frame, scale, rename, units, expected
+) -> None:
+    f = frame.assign(**{col: frame[col] * scale for col in ("acc_x", "acc_y", "acc_z")})
+    path = _write_text(tmp_path / "in.csv", f.rename(columns=rename))
+    with pytest.raises(InputError, match=expected):
+        read_imu_csv(path, units)
+
+
+def test_milli_g_is_a_unit(tmp_path, frame, reference) -> None:
+    milli_g = 1000 / c.GRAVITY_MPS2
+    f = frame.assign(**{col: frame[col] * milli_g for col in ("acc_x", "acc_y", "acc_z")})
+    table, _, _ = _read(_write_text(tmp_path / "in.csv", f, float_format="%.4f"),
+                        ImportUnits(acc_unit="mg"))
+    np.testing.assert_allclose(table[list(c.ACC_MPS2)], reference[list(c.ACC_MPS2)], atol=1e-5)

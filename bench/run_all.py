@@ -31,6 +31,7 @@ ORDER = [
     ("mobility", "Mobility checks vs simulator truth"),
     ("simulator_realism", "Simulator contact waveforms vs real sacral running"),
     ("report", "Report and history speed"),
+    ("import_robustness", "Import robustness: variants of the real files through import + analyse"),
 ]
 
 

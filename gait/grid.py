@@ -95,14 +95,21 @@ class SensorGrid:
     ----------
     origin_s, sampling_rate_hz
         The analysis grid.
+    sensor_rate_hz
+        The sensor's own rate, when known. A grid point is valid within 0.75 sample of a real
+        sample: of the grid's period, or of the sensor's when it samples slower than the grid
+        (a 100 Hz thigh on a 200 Hz sacrum grid has points 5 ms from its samples everywhere).
     """
 
     #: Columns of every decided grid row.
     COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z", "valid")
 
-    def __init__(self, *, origin_s: float, sampling_rate_hz: float) -> None:
+    def __init__(self, *, origin_s: float, sampling_rate_hz: float,
+                 sensor_rate_hz: float | None = None) -> None:
         self.origin_s = float(origin_s)
         self.fs = float(sampling_rate_hz)
+        own = float(sensor_rate_hz) if sensor_rate_hz and sensor_rate_hz > 0 else self.fs
+        self.valid_within_s = 0.75 / min(self.fs, own)
         self._t = np.zeros(0)
         self._x = np.zeros((0, 6))
         self.decided = 0  # grid points decided so far
@@ -192,8 +199,9 @@ class SensorGrid:
         """Decide the next ``n`` grid points: rows of :attr:`COLUMNS`.
 
         Points before the sensor's first sample, or beyond its latest one (a stale sensor), hold
-        the nearest sample and are marked not valid; so are points more than 0.75 sample from any
-        real sample (gaps are bridged linearly, as the orientation filter needs).
+        the nearest sample and are marked not valid; so are points more than 0.75 sample
+        (``valid_within_s``) from any real sample (gaps are bridged linearly, as the orientation
+        filter needs).
         """
         i0 = self.decided
         g = self.grid_time_s(i0, i0 + n)
@@ -221,7 +229,7 @@ class SensorGrid:
         near = np.minimum(
             np.abs(g - t[np.clip(idx - 1, 0, len(t) - 1)]), np.abs(t[np.clip(idx, 0, len(t) - 1)] - g)
         )
-        out[:, 6] = near <= 0.75 / self.fs
+        out[:, 6] = near <= self.valid_within_s
         self._track_gaps(out[:, 6] > 0, i0)
         self.decided += n
         # Keep the two samples around the next undecided point (and everything after).

@@ -84,13 +84,15 @@ def analyse_tables(
     cue_baseline: Mapping[str, float] | None = None,
     sampling_rate_hz: float | None = None,
     anatomical_axes: Collection[str] = (),
+    sensor_rates_hz: Mapping[str, float] | None = None,
 ) -> AnalysisResult:
     """Analyse one session's sample tables (see module docs).
 
     ``sampling_rate_hz`` is the analysis grid's rate: the sacrum's nominal rate when known (the
     live session uses it), else the median rate of the sacrum table. ``anatomical_axes``: the
     placements whose axes are already the body's (``SensorInfo.axes``; see
-    :class:`gait.stream.StreamAnalyser`).
+    :class:`gait.stream.StreamAnalyser`); ``sensor_rates_hz``: each sensor's own rate, where
+    known (``SensorInfo.sampling_rate_hz``).
     """
     if c.SACRUM not in tables:
         raise ValueError("the analysis needs a sacrum sensor")
@@ -98,7 +100,7 @@ def analyse_tables(
     analyser = StreamAnalyser(
         sampling_rate_hz=fs, placements=list(tables), athlete=athlete, calibration=calibration,
         settings=settings, cue_rules=cue_rules, cue_baseline=cue_baseline,
-        anatomical_axes=anatomical_axes,
+        anatomical_axes=anatomical_axes, sensor_rates_hz=sensor_rates_hz,
     )
     feed_tables(analyser, tables)
     analyser.finish()

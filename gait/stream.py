@@ -232,6 +232,11 @@ class StreamAnalyser:
         Rules for the :class:`~gait.cues.CueEngine` (its defaults when None) and the personal
         baseline per metric (taken from the first ``baseline_strides`` running strides when
         None).
+    anatomical_axes
+        Placements whose axes are already the body's (x forward, y left, z up).
+    sensor_rates_hz
+        Each placement's own sampling rate, where known (a sensor slower than the grid is
+        valid between its samples; see :class:`gait.grid.SensorGrid`).
     """
 
     def __init__(
@@ -246,11 +251,13 @@ class StreamAnalyser:
         cue_baseline: Mapping[str, float] | None = None,
         retain: bool = True,
         anatomical_axes: Collection[str] = (),
+        sensor_rates_hz: Mapping[str, float] | None = None,
     ) -> None:
         if c.SACRUM not in placements:
             raise ValueError("the analysis needs a sacrum sensor")
-        if not sampling_rate_hz or not sampling_rate_hz >= 20:
-            raise ValueError(f"sampling_rate_hz must be at least 20 Hz, got {sampling_rate_hz}")
+        if not sampling_rate_hz or not sampling_rate_hz >= c.MIN_SAMPLING_RATE_HZ:
+            raise ValueError(f"sampling_rate_hz must be at least {c.MIN_SAMPLING_RATE_HZ:g} Hz, "
+                             f"got {sampling_rate_hz}")
         self.settings = settings or PipelineSettings()
         self.fs = float(sampling_rate_hz)
         self.placements = tuple(placements)
@@ -260,6 +267,9 @@ class StreamAnalyser:
         # signals directly, instead of estimating them from the gravity direction and the
         # running rhythm.
         self.sacrum_anatomical = c.SACRUM in anatomical_axes
+        # Each sensor's own rate, when known: a sensor slower than the grid is not a gap between
+        # its samples (SensorGrid).
+        self.sensor_rates_hz = dict(sensor_rates_hz or {})
         s = self.settings
         fs = self.fs
         self._block_n = max(1, round(s.block_s * fs))
@@ -346,7 +356,8 @@ class StreamAnalyser:
                 return
             self.origin_s = float(t[0])
             for p in self.placements:
-                self._grids[p] = SensorGrid(origin_s=self.origin_s, sampling_rate_hz=self.fs)
+                self._grids[p] = SensorGrid(origin_s=self.origin_s, sampling_rate_hz=self.fs,
+                                            sensor_rate_hz=self.sensor_rates_hz.get(p))
                 self._level1[p] = Ring(15)
             for early in self._early:
                 self._grids[early[0]].add(*early[1:])

@@ -81,6 +81,8 @@ def analyse_session(
             cue_baseline=live.get("cue_baseline"),
             sampling_rate_hz=nominal_rate_hz(session),
             anatomical_axes=[s.placement for s in session.sensors if s.axes == "anatomical"],
+            sensor_rates_hz={s.placement: float(s.sampling_rate_hz) for s in session.sensors
+                             if s.sampling_rate_hz},
         )
     if live:
         # The cues the runner was given are the ones recorded live (the batch run, on the

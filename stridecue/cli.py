@@ -113,6 +113,10 @@ def _analyse_with_progress(session: Any) -> Any:
     stages.close()
     for w in warnings_seen:
         _say(f"  note: {w}")
+    gyroscope = any(q.get("has_gyroscope") for q in result.quality.get("sensors", {}).values())
+    if gyroscope and result.quality.get("calibration_error"):
+        _say("  note: no calibration, so no pelvis or thigh angles: "
+             f"{result.quality['calibration_error']}")
     return result
 
 
@@ -142,6 +146,9 @@ def _summary_lines(result: Any) -> list[str]:
         parts.append(f"thigh at contact {mr['thigh_angle_ic_deg']:.1f} deg")
     if parts:
         lines.append("  running: " + ", ".join(parts))
+    if not s["strides"]:
+        lines.append(f"  no strides found in {s['duration_s']:.1f} s: walking needs 4 steps in a "
+                     "row, running a few strides, each without a gap")
     from stridecue.analysis import lap_table_text
 
     laps = lap_table_text(result)
@@ -532,9 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sacrum", required=True, metavar="FILE", help="CSV of the sensor on the sacrum (required)")
     p.add_argument("--thigh-left", metavar="FILE", help="CSV of the sensor on the left thigh")
     p.add_argument("--thigh-right", metavar="FILE", help="CSV of the sensor on the right thigh")
-    p.add_argument("--acc-unit", choices=["mps2", "g"],
+    p.add_argument("--acc-unit", choices=["mps2", "g", "mg"],
                    help="accelerometer unit of columns that do not name one: mps2 (m/s^2, "
-                   "default) or g")
+                   "default), g or mg (milli-g)")
     p.add_argument("--gyr-unit", choices=["radps", "dps"],
                    help="gyroscope unit of columns that do not name one: radps (rad/s, default) "
                    "or dps (deg/s)")

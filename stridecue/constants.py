@@ -30,6 +30,8 @@ GRAVITY_MPS2: Final = 9.80665
 TIME_S: Final = "time_s"
 #: The sensor's own clock, seconds (unwrapped), before drift correction.
 SENSOR_TIME_S: Final = "sensor_time_s"
+#: The lowest sampling rate the analysis takes, Hz.
+MIN_SAMPLING_RATE_HZ: Final = 20.0
 
 # --- sensor-frame signals ----------------------------------------------------------------------
 ACC_MPS2: Final = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2")

@@ -27,6 +27,11 @@ from stridecue.report import findings as fnd
 SCHEMA_VERSION = "1.0"
 
 
+#: Session-clock columns of strides.csv, written like events.csv's ``time_s`` (6 decimals): six
+#: significant digits would round a stride at 1000 s to 10 ms, and one in unix time to 100 s.
+STRIDE_TIME_COLUMNS = ("start_s", "end_s")
+
+
 def ordered_stride_columns(columns: list[str] | pd.Index) -> list[str]:
     """Contract columns first, then ``STRIDE_METRIC_COLUMNS``, then the rest in their order."""
     present = list(columns)
@@ -70,6 +75,17 @@ def _csv_cells(column: pd.Series, float_format: str) -> list[Any] | None:
     if kind == "O" or isinstance(dtype, pd.StringDtype):
         return column.astype(object).where(column.notna(), "").tolist()
     return None
+
+
+def with_fixed_decimals(table: pd.DataFrame, columns: tuple[str, ...],
+                        float_format: str = "%.6f") -> pd.DataFrame:
+    """A copy of ``table`` whose float ``columns`` are text in ``float_format`` (NaN empty)."""
+    out = table.copy()
+    for col in columns:
+        if col in out and out[col].dtype.kind == "f":
+            cells = _csv_cells(out[col], float_format)
+            out[col] = pd.Series(cells, index=out.index, dtype=object)
+    return out
 
 
 def write_csv(table: pd.DataFrame, path: Path, *, float_format: str) -> None:
@@ -165,7 +181,8 @@ def export_strides(result: AnalysisResult, out_dir: str | Path) -> dict[str, Pat
     doc = summary_document(result)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_csv(strides, paths["strides_csv"], float_format="%.6g")
+        write_csv(with_fixed_decimals(strides, STRIDE_TIME_COLUMNS), paths["strides_csv"],
+                  float_format="%.6g")
         strides.to_parquet(paths["strides_parquet"], index=False)
         write_csv(events, paths["events_csv"], float_format="%.6f")
         paths["summary_json"].write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n",

@@ -62,9 +62,9 @@ def test_acc_only_two_axes_is_accepted_with_a_warning(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "units", "expected"),
     [
-        (lambda f: f.rename(columns={"acc_x": "accel_x"}), ImportUnits(), "unknown column"),
-        (lambda f: f.drop(columns=["time_s"]), ImportUnits(), "no time_s column"),
-        (lambda f: f.iloc[::-1], ImportUnits(), "does not increase"),
+        (lambda f: f.rename(columns={"acc_x": "accel_x_kg"}), ImportUnits(), "unknown column"),
+        (lambda f: f.drop(columns=["time_s"]), ImportUnits(), "no time column"),
+        (lambda f: f.iloc[::-1], ImportUnits(), "time goes back at 1999 of 2000 rows.*sort"),
         (lambda f: f.assign(acc_x=f.acc_x / 9.81, acc_y=f.acc_y / 9.81, acc_z=f.acc_z / 9.81),
          ImportUnits(), "--acc-unit g"),
         (lambda f: f, ImportUnits(acc_unit="g"), "--acc-unit mps2"),
@@ -206,14 +206,14 @@ def test_accelerometer_only_running_gets_its_forward_signal(
 
 def test_cli_import_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
     csv = tmp_path / "bad.csv"
-    csv.write_text("time_s,acc_x,foo\n0,1,2\n")
+    csv.write_text("time_s,acc_x_kg,foo\n0,1,2\n")
     proc = subprocess.run(
         [sys.executable, "-m", "stridecue.cli", "import", "--sacrum", str(csv), "--out", str(tmp_path / "s")],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "unknown column(s) foo" in lines[0]
+    assert len(lines) == 1 and "unknown column(s) acc_x_kg" in lines[0]
     assert "Traceback" not in proc.stderr
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -80,9 +80,7 @@ def analyse_session(
             cue_rules=rules,
             cue_baseline=live.get("cue_baseline"),
             sampling_rate_hz=nominal_rate_hz(session),
-            anatomical_axes=[s.placement for s in session.sensors if s.axes == "anatomical"],
-            sensor_rates_hz={s.placement: float(s.sampling_rate_hz) for s in session.sensors
-                             if s.sampling_rate_hz},
+            **sensor_options(session),
         )
     if live:
         # The cues the runner was given are the ones recorded live (the batch run, on the
@@ -97,6 +95,16 @@ def analyse_session(
     result.quality["warnings"] = messages
     result.quality["ingest"] = session.meta.get("stats", {})
     return result
+
+
+def sensor_options(session: Session) -> dict[str, Any]:
+    """What the session's sensor descriptions tell the stream analysis: the placements whose
+    axes are the body's (``anatomical_axes``) and each sensor's own rate (``sensor_rates_hz``)."""
+    return {
+        "anatomical_axes": [s.placement for s in session.sensors if s.axes == "anatomical"],
+        "sensor_rates_hz": {s.placement: float(s.sampling_rate_hz) for s in session.sensors
+                            if s.sampling_rate_hz},
+    }
 
 
 def nominal_rate_hz(session: Session) -> float | None:
@@ -196,11 +204,11 @@ def replay_session(
 
     live = session.meta.get("live") or {}
 
-    def make(rate_hz: float) -> StreamAnalyser:
+    def make(rate_hz: float, options: Mapping[str, Any] | None = None) -> StreamAnalyser:
         return analyser_from_config(
             live, athlete=session.athlete, placements=session.placements, retain=True,
             settings=settings, sampling_rate_hz=nominal_rate_hz(session) or rate_hz,
-            calibration=session.meta.get("calibration") or None,
+            calibration=session.meta.get("calibration") or None, sensor_options=options,
         )
 
     laps = session.laps
@@ -221,7 +229,8 @@ def replay_session(
             from gait.pipeline import feed_tables, table_rate_hz
 
             tables = session_tables(session)
-            analyser = make(table_rate_hz(tables[c.SACRUM]))
+            # an imported session: its sensors' axes and rates, as `analyse` reads them
+            analyser = make(table_rate_hz(tables[c.SACRUM]), sensor_options(session))
             feed_tables(analyser, tables, block_s=0.05)
             analyser.finish()
         if progress is not None:

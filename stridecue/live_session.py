@@ -99,11 +99,14 @@ def analyser_from_config(live: Mapping[str, Any], *, athlete: Mapping[str, Any],
                          placements: list[str], retain: bool,
                          settings: PipelineSettings | None = None,
                          sampling_rate_hz: float | None = None,
-                         calibration: Mapping[str, Any] | None = None) -> StreamAnalyser:
+                         calibration: Mapping[str, Any] | None = None,
+                         sensor_options: Mapping[str, Any] | None = None) -> StreamAnalyser:
     """The live analyser of a session, rebuilt from its stored ``live`` configuration.
 
     A session recorded without ``run`` has none (``{}``): default rules, no baseline; then
-    ``sampling_rate_hz`` and ``calibration`` say what the session knows.
+    ``sampling_rate_hz``, ``calibration`` and ``sensor_options`` (the
+    :class:`~gait.stream.StreamAnalyser` options its sensors' descriptions give, see
+    :func:`stridecue.analysis.sensor_options`) say what the session knows.
     """
     from stridecue.analysis import cue_rules_of
 
@@ -114,7 +117,7 @@ def analyser_from_config(live: Mapping[str, Any], *, athlete: Mapping[str, Any],
         sampling_rate_hz=float(sampling_rate_hz or live["sampling_rate_hz"]), placements=placements,
         athlete=athlete, calibration=calibration or live.get("calibration"), settings=settings,
         cue_rules=cue_rules_of(live) if live.get("cue_rules") else None,
-        cue_baseline=live.get("cue_baseline"), retain=retain,
+        cue_baseline=live.get("cue_baseline"), retain=retain, **(sensor_options or {}),
     )
 
 

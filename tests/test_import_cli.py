@@ -202,6 +202,10 @@ def test_accelerometer_only_running_gets_its_forward_signal(
     # no medio-lateral signal without orientation, even from an acc_ml column (a body-fixed
     # axis carries the tilt's gravity): the sides stay unknown rather than guessed
     assert set(ev["side"]) == {"unknown"}
+    # `stridecue replay` reads the imported sensors' axes as `analyse` does
+    from stridecue.analysis import replay_session
+
+    pd.testing.assert_frame_equal(replay_session(session).events, ev)
 
 
 def test_cli_import_error_is_one_line_and_exit_2(tmp_path: Path) -> None:

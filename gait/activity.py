@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gait.events_walking import vertical_acceleration
-from stridecue.constants import GRAVITY_MPS2, RUNNING, STILL, WALKING
+from stridecue.constants import GRAVITY_MPS2, MIN_SAMPLING_RATE_HZ, RUNNING, STILL, WALKING
 from stridecue.errors import InputError
 
 __all__ = ["STILL_STD_MPS2", "activity_label", "classify_activity", "classify_windows",
@@ -307,8 +307,9 @@ def classify_activity(
             "pass the three sensor-frame accelerometer columns"
         )
     fs = float(sampling_rate_hz)
-    if not fs >= 20:
-        raise InputError(f"sampling_rate_hz={fs} is too low for activity bouts; use >= 20 Hz")
+    if not fs >= MIN_SAMPLING_RATE_HZ:
+        raise InputError(f"sampling_rate_hz={fs} is too low for activity bouts; "
+                         f"use >= {MIN_SAMPLING_RATE_HZ:g} Hz")
     duration = acc.shape[0] / fs
     if duration < window_s:
         windows = classify_windows(acc, sampling_rate_hz=fs, window_s=duration)

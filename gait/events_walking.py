@@ -71,6 +71,7 @@ from stridecue.constants import (
     GRAVITY_MPS2,
     INITIAL_CONTACT,
     LEFT,
+    MIN_SAMPLING_RATE_HZ,
     RIGHT,
     SIDE,
     TIME_S,
@@ -176,9 +177,10 @@ def _check_inputs(acc_mps2: np.ndarray, sampling_rate_hz: float) -> np.ndarray:
             f"acceleration must have shape (n_samples, 3) in m/s^2, got {acc.shape}; "
             "pass the three sensor-frame accelerometer columns"
         )
-    if not np.isfinite(sampling_rate_hz) or sampling_rate_hz < 20:
+    if not np.isfinite(sampling_rate_hz) or sampling_rate_hz < MIN_SAMPLING_RATE_HZ:
         raise InputError(
-            f"sampling_rate_hz={sampling_rate_hz} is too low for gait events; record at >= 20 Hz"
+            f"sampling_rate_hz={sampling_rate_hz} is too low for gait events; record at "
+            f">= {MIN_SAMPLING_RATE_HZ:g} Hz"
         )
     return acc
 

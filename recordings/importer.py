@@ -119,6 +119,8 @@ INFERRED_RATE_HZ = (10.0, 2000.0)
 DELIMITERS = (",", ";", "\t", "|")
 #: Lines searched for the header (a time column) at the top of a file.
 HEADER_SEARCH_LINES = 64
+#: Fewer rows than this (at any stage of the reading) is not a recording.
+MIN_ROWS = 10
 #: Holes in a column up to this span (from the sample before to the sample after) are filled.
 MAX_FILLED_SPAN_S = 0.05
 #: A step back in time larger than this is a clock reset or two recordings, not disorder.
@@ -588,6 +590,12 @@ def _sampling(t: np.ndarray, notes: _Notes) -> float:
     return rate
 
 
+def _require_rows(name: str, t: np.ndarray, what: str) -> None:
+    """Refuse a file left with fewer than :data:`MIN_ROWS` rows (``what`` names which rows)."""
+    if len(t) < MIN_ROWS:
+        raise InputError(f"{name}: only {len(t)} {what}: a recording needs at least a few seconds")
+
+
 def read_imu_csv(path: Path, units: ImportUnits) -> ImportedFile:
     """Read one CSV into a sample table (``SAMPLE_COLUMNS``, SI units), validating it.
 
@@ -620,8 +628,7 @@ def read_imu_csv(path: Path, units: ImportUnits) -> ImportedFile:
     rows = np.arange(len(raw))
     blank = raw.isna().all(axis=1).to_numpy()
     t, x, rows = t[~blank], x[~blank], rows[~blank]
-    if len(t) < 10:
-        raise InputError(f"{name}: only {len(t)} rows: a recording needs at least a few seconds")
+    _require_rows(name, t, "rows")
     for j, col in enumerate(list(cols)):
         if np.isnan(x[:, j]).all() or np.nanmin(x[:, j]) == np.nanmax(x[:, j]):
             what = ("holds no numbers" if np.isnan(x[:, j]).all()
@@ -651,14 +658,10 @@ def read_imu_csv(path: Path, units: ImportUnits) -> ImportedFile:
                       f"{_line(rows[np.argmax(mask)], layout)})")
     keep = ~(no_time | empty)
     t, x, rows = t[keep], x[keep], rows[keep]
-    if len(t) < 10:
-        raise InputError(f"{name}: only {len(t)} rows with data: a recording needs at least a few "
-                         "seconds")
+    _require_rows(name, t, "rows with data")
     t, x, rows = _order_rows(name, t, x, rows, layout, notes)
     t, x, rows = _fill_holes(t, x, cols, rows, layout, notes)
-    if len(t) < 10:
-        raise InputError(f"{name}: only {len(t)} usable rows: a recording needs at least a few "
-                         "seconds")
+    _require_rows(name, t, "usable rows")
     rate = _sampling(t, notes)
     if rate < c.MIN_SAMPLING_RATE_HZ:
         raise InputError(

@@ -60,6 +60,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.ndimage import gaussian_filter1d
 
 import gait.events_walking as ew
 from gait.activity import classify_activity
@@ -68,6 +69,7 @@ from gait.events_walking import (
     detect_walking_events,
     vertical_acceleration,
     walking_cadence_spm,
+    walking_toe_offs,
 )
 from gait.result import AnalysisResult
 from gait.stream import PipelineSettings
@@ -83,6 +85,7 @@ from stridecue.analysis import analyse_session
 from stridecue.constants import (
     CADENCE_SPM,
     EVENT,
+    CONTACT_TIME_S,
     INITIAL_CONTACT,
     SACRUM,
     SIDE,
@@ -90,12 +93,14 @@ from stridecue.constants import (
     STRIDE_LENGTH_M,
     STRIDE_START_S,
     TIME_S,
+    TOE_OFF,
     WALKING,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lowerback-walking"
 OUT = Path(__file__).resolve().parent / "results" / "walking.md"
 TOLS_S = (0.1, 0.05)
+TO_TOL_S = 0.15  # toe-off matching tolerance (a stance time is ~0.6-0.9 s; a step ~0.5 s)
 LAG_SWEEP_S = (0.0, 1.0, 2.0, 3.0, 4.0)
 IC_GRID = list(itertools.product((2.0, 2.5, 3.0, 4.0), (4.0, 5.0, 7.0), (0.15, 0.3, 0.5)))
 
@@ -402,6 +407,24 @@ def evaluate_product(tr: dict, result: AnalysisResult) -> dict:
             pairs.append((s.stride_length_m, float(hit[STRIDE_LENGTH_M].iloc[0])))
     res["stride_m"] = np.array(pairs, dtype=float).reshape(-1, 2)
     res["n_ref_strides"] = len(tr["strides"])
+    # contact time: the reported stride that starts at the reference stride's contact
+    ref_st = tr["strides"][np.isfinite(tr["strides"].stance_time_s)]
+    pairs = []
+    for _, s in ref_st.iterrows():
+        hit = walk[np.abs(walk[STRIDE_START_S] - s.start_s) <= 0.1]
+        if len(hit) and np.isfinite(hit[CONTACT_TIME_S].iloc[0]):
+            pairs.append((s.stance_time_s, float(hit[CONTACT_TIME_S].iloc[0])))
+    res["contact_s"] = np.array(pairs, dtype=float).reshape(-1, 2)
+    res["n_ref_stance"] = len(ref_st)
+    # toe-off events: each reference final contact (stride start + stance) against the
+    # reported toe-offs of the same foot, one to one within +-TO_TOL_S
+    tos = result.events[result.events[EVENT] == TOE_OFF]
+    errs = []
+    for foot in ("left", "right"):
+        ref_fc = (ref_st.start_s + ref_st.stance_time_s)[ref_st.side == foot].to_numpy(float)
+        det = tos.loc[tos[SIDE] == foot, TIME_S].to_numpy(float)
+        errs += [det[i] - ref_fc[j] for i, j in match(det, ref_fc, TO_TOL_S)]
+    res["to_err_s"] = np.array(errs, float)
     inside = np.zeros(len(det_s), bool)
     for _, b in tr["bouts"].iterrows():
         inside |= (det_s >= b.start_s - 0.1) & (det_s <= b.end_s + 0.1)
@@ -440,6 +463,33 @@ def loo_model_mae(results: dict, cols: tuple[int, ...], per_height: bool) -> str
     return f"{100 * np.nanmean(e):.1f}"
 
 
+def contact_time_lines(res: dict[str, dict]) -> list[str]:
+    """Toe-off and contact time as the product reports them, against the reference."""
+    def cell(e: np.ndarray, n_ref: int) -> str:
+        return (f"{1000 * np.mean(np.abs(e)):.0f} ({1000 * np.mean(e):+.0f}) [{len(e)}/{n_ref}]"
+                if len(e) else f"- [0/{n_ref}]")
+
+    def contact_err(rs: list[dict]) -> np.ndarray:
+        return np.concatenate([r["contact_s"][:, 1] - r["contact_s"][:, 0] for r in rs])
+
+    lines = ["", "Toe-off and contact time (stance) of walking strides: the reported stride "
+             "that starts within 100 ms of a reference stride's contact, its `contact_time_s` "
+             "against the reference's stance time; the reported toe-off events against the "
+             "reference's final contacts (stride start + stance time) of the same foot, one to "
+             f"one within +-{1000 * TO_TOL_S:.0f} ms. Mean absolute error (mean signed error) "
+             "ms [scored / reference strides with a stance time]:", "",
+             "| trial | contact time | toe-off timing |", "|---|---|---|"]
+    for name, r in res.items():
+        lines.append(f"| {name} | {cell(contact_err([r]), r['n_ref_stance'])} | "
+                     f"{cell(r['to_err_s'], r['n_ref_stance'])} |")
+    for label, key in (("straight", "Test5"), ("daily living", "Test11")):
+        rs = [r for n, r in res.items() if key in n]
+        n_ref = sum(r["n_ref_stance"] for r in rs)
+        lines.append(f"| **{label}** | {cell(contact_err(rs), n_ref)} | "
+                     f"{cell(np.concatenate([r['to_err_s'] for r in rs]), n_ref)} |")
+    return lines
+
+
 def acc_only_lines(trials: list[dict], full: dict[str, dict], f1, mae_cm) -> list[str]:
     """The product path on the accelerometer columns only, beside the full sensor."""
     res = {t["name"]: evaluate_product(t, product_result(DATA / t["name"], acc_only=True))
@@ -463,6 +513,125 @@ def acc_only_lines(trials: list[dict], full: dict[str, dict], f1, mae_cm) -> lis
     lines += ["", f"Side correct over all matched contacts: accelerometer only {ok.mean():.2f} "
               f"({ok.sum()} of {len(ok)}), full sensor {ok_full.mean():.2f} ({ok_full.sum()} "
               f"of {len(ok_full)})."]
+    return lines
+
+
+def _opposite_toe_offs(a_v: np.ndarray, ic_idx: np.ndarray, fs: float, rule: str,
+                       lowpass_hz: float = 2.0) -> np.ndarray:
+    """Toe-off of the other foot after each contact by one rule (sample index, -1 if none).
+
+    ``zero``: the shipped rule, the low-passed vertical acceleration falls back through zero
+    after its step peak (before the next contact); ``minimum``: the rule before, its minimum
+    within 300 ms after the step peak; ``mccamley``: McCamley et al. 2012, the maximum of the
+    Gaussian-derivative CWT (gaus1, scale 16 at 100 Hz, so sigma 16 / sqrt(2) samples = 0.113 s)
+    of the CWT that marks the contacts, between the contact and the next one.
+    """
+    n = len(a_v)
+    out = np.full(len(ic_idx), -1, int)
+    if rule == "mccamley":
+        sigma = 0.113 * fs
+        v = np.cumsum(a_v - np.mean(a_v)) / fs
+        v = v - np.polyval(np.polyfit(np.arange(n), v, 1), np.arange(n))
+        ic_sig = gaussian_filter1d(-v, sigma, order=1)
+        sig = gaussian_filter1d(ic_sig, sigma, order=1)
+    else:
+        sig = ew._lowpass(a_v, lowpass_hz, fs)
+    for k, i in enumerate(ic_idx):
+        nxt = ic_idx[k + 1] if k + 1 < len(ic_idx) else n
+        if rule == "mccamley":
+            hi = min(n, i + int(0.4 * fs), nxt)
+            if hi > i + 1:
+                out[k] = i + int(np.argmax(sig[i:hi]))
+            continue
+        p = i + int(np.argmax(sig[i : min(n, i + int(0.3 * fs) + 1)]))  # the step peak
+        if rule == "minimum":
+            hi = min(n, p + int(0.3 * fs) + 1)
+            out[k] = p + int(np.argmin(sig[p:hi])) if hi > p + 1 else -1
+            continue
+        hi = min(n, p + int(0.5 * fs) + 1, nxt)
+        down = np.flatnonzero((sig[p : hi - 1] > 0) & (sig[p + 1 : hi] <= 0))
+        if len(down):
+            j = p + int(down[0])
+            out[k] = j + int(sig[j] > -sig[j + 1])
+    return out
+
+
+def stance_errors(tr: dict, ev: WalkingEvents, opposite_to: np.ndarray) -> np.ndarray:
+    """Stance time (ours - reference, s) where both contacts of the stance were detected.
+
+    A reference stride is scored when its first contact and the reference's next contact (the
+    other foot's) are matched by consecutive detected contacts (+-100 ms): then the only
+    difference between the two stance times is the toe-off rule and the first contact's timing.
+    """
+    fs = ev.sampling_rate_hz
+    own = walking_toe_offs(WalkingEvents(ev.ic_idx, ev.side, opposite_to, fs))
+    det_s = tr["time"][0] + ev.ic_idx / fs
+    ref_ic = np.sort(tr["ic"].time_s.to_numpy(float))
+    errs = []
+    for _, s in tr["strides"].iterrows():
+        if not np.isfinite(s.stance_time_s):
+            continue
+        k = int(np.argmin(np.abs(det_s - s.start_s))) if len(det_s) else -1
+        nxt = ref_ic[ref_ic > s.start_s + 0.05]
+        if (k < 0 or k + 1 >= len(det_s) or abs(det_s[k] - s.start_s) > 0.1 or not len(nxt)
+                or nxt[0] >= s.end_s - 0.05 or abs(det_s[k + 1] - nxt[0]) > 0.1
+                or not np.isfinite(own[k])):
+            continue
+        errs.append((own[k] - ev.ic_idx[k]) / fs - s.stance_time_s)
+    return np.asarray(errs, float)
+
+
+def toe_off_study_lines(trials: list[dict]) -> list[str]:
+    """Toe-off rules on whole recordings, scored on the stance time of the reference strides."""
+    rules = [("**shipped: the 2 Hz step signal falls back through zero after the step peak**",
+              "zero", 2.0),
+             ("the rule before: minimum of the 2 Hz step signal within 300 ms after the peak",
+              "minimum", 2.0),
+             ("McCamley et al. 2012 (CWT, published scale; anchor)", "mccamley", 0.0)]
+    rules += [(f"the shipped rule at {hz:g} Hz (sensitivity)", "zero", hz) for hz in (1.5, 3, 4)]
+    lines = ["", "### Toe-off rules on whole recordings (study)", ""]
+    lines.append(
+        "The detector's contacts over each whole recording, and for each rule the toe-off of the "
+        "other foot after each contact; a foot's stance time is its contact to its toe-off after "
+        "the next contact (`walking_toe_offs`). Scored on the reference strides whose contact "
+        "and the next contact (the other foot's) were both detected (+-100 ms), against the "
+        "reference's stance time: mean absolute error (mean signed error), ms."
+    )
+    lines.append("")
+    names = [t["name"] for t in trials]
+    lines.append("| rule | " + " | ".join(names) + " | straight | daily living | all |")
+    lines.append("|---|" + "---|" * (len(names) + 3))
+    for label, rule, hz in rules:
+        per = {}
+        for tr in trials:
+            fs = float(tr["meta"]["sampling_rate_hz"])
+            ev = detections(tr)
+            a_v, _ = vertical_acceleration(tr["acc"], sampling_rate_hz=fs)
+            to = _opposite_toe_offs(a_v, ev.ic_idx, fs, rule, hz)
+            per[tr["name"]] = stance_errors(tr, ev, to)
+
+        def cell(e: np.ndarray) -> str:
+            return (f"{1000 * np.mean(np.abs(e)):.0f} ({1000 * np.mean(e):+.0f}; n={len(e)})"
+                    if len(e) else "-")
+
+        groups = [np.concatenate([per[n] for n in names if key in n])
+                  for key in ("Test5", "Test11")]
+        lines.append(f"| {label} | " + " | ".join(cell(per[n]) for n in names) + " | "
+                     + " | ".join(cell(g) for g in groups)
+                     + f" | {cell(np.concatenate(list(per.values())))} |")
+    lines.append("")
+    lines.append(
+        "Why the shipped rule: after a contact the pelvis is caught by both legs and its vertical "
+        "acceleration peaks; when the trailing foot leaves, the body vaults over the single "
+        "stance leg and the vertical acceleration falls back below 1 g. The crossing uses the "
+        "detector's own 2 Hz step signal, so it adds no parameter; the table shows the rule at "
+        "other cut-offs only to say how much the choice matters (1.5-2 Hz give about the same "
+        "on these data, 3-4 Hz end the double support earlier). The rule before (the minimum) "
+        "was 0.14 s late on the straight walks. McCamley's published CWT rule is as good on "
+        "the straight walks and worse in daily living, where it ends the double support early. Published "
+        "anchors: McCamley et al. 2012 report final-contact errors of 0.03 +- 0.03 s on young "
+        "healthy adults (a different reference and protocol)."
+    )
     return lines
 
 
@@ -552,6 +721,7 @@ def product_section(trials: list[dict]) -> list[str]:
         f"{sum(r['bout_s'][0] for r in rs):.1f} s of the reference's bouts are reported as "
         "walking."
     )
+    lines += contact_time_lines(res)
     lines += acc_only_lines(trials, res, f1, mae_cm)
     # latency against accuracy: the walking look-ahead
     lines += ["", "Walking look-ahead (`walking_lag_s`: a walking contact is decided one to two "
@@ -684,6 +854,7 @@ def main() -> None:
         "is not running and keeps the contacts that form a walking rhythm (the rule of "
         "`walking_bouts_from_steps`); the product-path table above is the result."
     )
+    lines += toe_off_study_lines(scored)
     # cadence
     cs = np.concatenate([r["cadence_err_spm"] for r in straight])
     cd = np.concatenate([r["cadence_err_spm"] for r in daily])

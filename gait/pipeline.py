@@ -238,6 +238,8 @@ def summarise(
 ) -> dict[str, Any]:
     """Session-level numbers (JSON-serialisable)."""
     running = strides[strides["activity"] == c.RUNNING] if "activity" in strides else strides
+    walking = (strides[strides["activity"] == c.WALKING] if "activity" in strides
+               else strides.iloc[0:0])
     distance = None
     if len(strides) and c.STRIDE_LENGTH_M in strides and strides[c.STRIDE_LENGTH_M].notna().any():
         distance = float(np.nansum(strides[c.STRIDE_LENGTH_M]) / 2.0)
@@ -293,5 +295,8 @@ def summarise(
                 "pelvis_obliquity_range_deg",
                 "pelvis_rotation_range_deg",
             )
+        },
+        "means_walking": {
+            key: _mean(walking, key) for key in (c.CADENCE_SPM, c.STRIDE_LENGTH_M, c.CONTACT_TIME_S)
         },
     }

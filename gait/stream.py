@@ -105,6 +105,7 @@ from gait.events_walking import (
     LowerBackAxesTracker,
     axis_moments,
     detect_walking_events,
+    walking_toe_offs,
 )
 from gait.grid import PointCache, Ring, SensorGrid
 from gait.laps import detect_double_taps
@@ -328,6 +329,7 @@ class StreamAnalyser:
         self.events: list[dict[str, Any]] = []
         self.taps_s: list[float] = []
         self._last_by_side: dict[str, dict[str, float]] = {c.LEFT: {}, c.RIGHT: {}}
+        self._last_by_side_activity = ""
         self._lde_last = math.nan
         self.engine = CueEngine(cue_rules, baseline=cue_baseline, min_gap_s=s.cue_min_gap_s)
         self._auto_baseline = cue_baseline is None
@@ -701,7 +703,7 @@ class StreamAnalyser:
                 axes=self._walk_axes.axes(),
             )
         ic = ev.ic_idx.astype(float)
-        to = np.full(len(ic), np.nan)  # this foot's toe-off is not measured while walking
+        to = walking_toe_offs(ev, max_step_s=MAX_WALKING_STEP_S)
         for k in blocks:
             a = k * self._block_n
             self._accept(ic, ev.side, to, w0, a, a + self._block_n, c.WALKING)
@@ -832,7 +834,8 @@ class StreamAnalyser:
             return None
         step_time = t1 - t0
         contact = self._t(i0.to_pos) - t0 if math.isfinite(i0.to_pos) else math.nan
-        if not (0 < contact < step_time):
+        # A runner's foot leaves the ground before the next contact; a walker's after it.
+        if not (0 < contact < (step_time if i0.activity == c.RUNNING else stride_time)):
             contact = math.nan
         flight = step_time - contact if math.isfinite(contact) and i0.activity == c.RUNNING else math.nan
         return {
@@ -918,7 +921,15 @@ class StreamAnalyser:
         return float(lengths[0]) if len(lengths) else math.nan
 
     def _asymmetry(self, row: dict[str, Any]) -> None:
+        """Left minus right of each asymmetry metric, from the latest stride of each side.
+
+        Both strides must be of the same activity: a walking stride's contact time is not
+        compared with a running one's.
+        """
         side = row[c.SIDE]
+        if row["activity"] != self._last_by_side_activity:
+            self._last_by_side = {c.LEFT: {}, c.RIGHT: {}}
+            self._last_by_side_activity = row["activity"]
         for metric in ASYMMETRY_METRICS:
             if side in self._last_by_side:
                 self._last_by_side[side][metric] = row.get(metric, math.nan)

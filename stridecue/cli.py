@@ -135,17 +135,18 @@ def _summary_lines(result: Any) -> list[str]:
         f"  {s['strides']} strides ({s['running_strides']} running) over {s['duration_s'] / 60:.1f} min"
         + (f", {s['distance_m'] / 1000:.2f} km" if s.get("distance_m") else ""),
     ]
-    parts = []
-    if mr.get("cadence_spm"):
-        parts.append(f"cadence {mr['cadence_spm']:.0f} spm")
-    if mr.get("stride_length_m"):
-        parts.append(f"stride {mr['stride_length_m']:.2f} m")
-    if mr.get("contact_time_s"):
-        parts.append(f"contact {mr['contact_time_s'] * 1000:.0f} ms")
-    if mr.get("thigh_angle_ic_deg") is not None:
-        parts.append(f"thigh at contact {mr['thigh_angle_ic_deg']:.1f} deg")
-    if parts:
-        lines.append("  running: " + ", ".join(parts))
+    for activity, means in (("running", mr), ("walking", s.get("means_walking", {}))):
+        parts = []
+        if means.get("cadence_spm"):
+            parts.append(f"cadence {means['cadence_spm']:.0f} spm")
+        if means.get("stride_length_m"):
+            parts.append(f"stride {means['stride_length_m']:.2f} m")
+        if means.get("contact_time_s"):
+            parts.append(f"contact {means['contact_time_s'] * 1000:.0f} ms")
+        if means.get("thigh_angle_ic_deg") is not None:
+            parts.append(f"thigh at contact {means['thigh_angle_ic_deg']:.1f} deg")
+        if parts:
+            lines.append(f"  {activity}: " + ", ".join(parts))
     if not s["strides"]:
         lines.append(f"  no strides found in {s['duration_s']:.1f} s: walking needs 4 steps in a "
                      "row, running a few strides, each without a gap")

@@ -15,6 +15,7 @@ from gait.events_walking import (
     lower_back_axes,
     walking_bouts_from_steps,
     walking_cadence_spm,
+    walking_toe_offs,
 )
 from stridecue.constants import GRAVITY_MPS2, INITIAL_CONTACT, LEFT, RIGHT
 from stridecue.errors import InputError
@@ -48,6 +49,31 @@ def test_synthetic_ics_and_sides_are_found():
     assert len(det) == len(ics)
     np.testing.assert_allclose(det, ics, atol=0.03)
     assert np.mean(ev.side[1:-1] == sides[1:-1]) == 1.0
+
+
+def test_toe_offs_end_the_double_support_before_the_next_contact():
+    acc, _, _ = synthetic_walk()
+    ev = detect_walking_events(acc, sampling_rate_hz=FS)
+    found = ev.to_idx >= 0
+    assert found[:-1].mean() >= 0.9
+    nxt = np.r_[ev.ic_idx[1:], len(acc)]
+    assert np.all(ev.to_idx[found] > ev.ic_idx[found])
+    assert np.all(ev.to_idx[found] < nxt[found])
+
+
+def test_own_toe_off_is_the_one_after_the_next_contact():
+    ev = WalkingEvents(
+        ic_idx=np.array([100, 160, 220, 500, 560, 620, 680]),
+        side=np.array([LEFT, RIGHT, LEFT, RIGHT, LEFT, LEFT, RIGHT], dtype=object),
+        to_idx=np.array([115, 175, 235, 515, -1, 635, 695]),
+        sampling_rate_hz=FS,
+    )
+    own = walking_toe_offs(ev)
+    # 0 -> 175, 1 -> 235; 2: a 2.8 s pause follows; 3: no toe-off found after 560;
+    # 4: the next contact is the same foot's (a missed contact); 5 -> 695; 6: the last
+    np.testing.assert_array_equal(own, [175, 235, np.nan, np.nan, np.nan, 695, np.nan])
+    assert len(walking_toe_offs(WalkingEvents(np.array([5]), np.array([LEFT], object),
+                                              np.array([9]), FS))) == 1
 
 
 def test_axes_resolved_from_physics_in_any_mounting():

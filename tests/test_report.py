@@ -194,6 +194,29 @@ def test_lap_side_table_means_and_gap_strides_left_out():
     assert whole["n"] == usable["cadence_spm"].notna().sum()
 
 
+def test_aggregates_describe_the_running_strides_and_distance_counts_the_walks():
+    r = make_result(seed=2)
+    run = r.strides
+    walk = run.iloc[:40].copy()
+    walk["activity"] = "walking"
+    walk["start_s"] -= 200.0
+    walk["end_s"] -= 200.0
+    walk["contact_time_s"], walk["cadence_spm"], walk["stride_length_m"] = 0.7, 110.0, 1.3
+    mixed = pd.concat([walk, run], ignore_index=True)
+    usable = fnd.usable_strides(mixed)
+    assert (usable["activity"] == "running").all()
+    assert len(usable) == (~run["gap_crossed"]).sum()
+    summary = fnd.session_summary(mixed, None, None)
+    alone = fnd.session_summary(run, None, None)
+    assert summary["activity"] == "running"
+    assert summary["contact_time_s_mean"] == pytest.approx(alone["contact_time_s_mean"])
+    # the walks were walked: 40 left strides of 1.3 m, averaged over the two sides
+    assert summary["distance_m"] == pytest.approx(alone["distance_m"] + 40 * 1.3 / 2)
+    walks_only = fnd.session_summary(walk, None, None)
+    assert walks_only["activity"] == "walking"
+    assert walks_only["contact_time_s_mean"] == pytest.approx(0.7)
+
+
 def test_overstride_drop_is_reported_with_numbers():
     r = make_result(overstride_deg=(31.0, 21.0), seed=2)
     found, comparison = fnd.all_findings(r.strides, r.cues)

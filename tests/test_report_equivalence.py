@@ -134,8 +134,10 @@ def lap_splits_reference(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFr
         if not np.isfinite(dur):
             dur = fnd._finite_or_nan(lap.get("end_s")) - start
         dist = fnd._finite_or_nan(lap.get("distance_m"))
-        if not np.isfinite(dist):
-            dist = fnd._distance_from_strides(sel)
+        if not np.isfinite(dist):  # the distance covered counts the strides of every activity
+            whole = fnd._whole_strides(strides)
+            in_lap = whole[whole["lap"] == n] if "lap" in whole else whole.iloc[0:0]
+            dist = fnd._distance_from_strides(in_lap)
         rows.append({
             "lap": n, "start_s": start, "duration_s": dur, "distance_m": dist,
             "pace_s_per_km": dur / dist * 1000.0 if np.isfinite(dist) and dist > 0 else np.nan,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stridecue.constants import LEFT, RIGHT
+from stridecue.constants import LEFT, RIGHT, RUNNING, WALKING
 
 #: The label of the pooled (both sides) rows in per-lap / per-side tables.
 BOTH: str = "both"
@@ -176,12 +176,36 @@ def available_measures(strides: pd.DataFrame) -> list[Measure]:
     return out
 
 
+def strides_activity(strides: pd.DataFrame) -> str:
+    """The activity the session's aggregates describe: ``running`` where any stride is a
+    running stride, else ``walking`` where any is a walking one, else ``""``."""
+    if "activity" not in strides.columns:
+        return ""
+    acts = set(strides["activity"].astype(str))
+    return RUNNING if RUNNING in acts else WALKING if WALKING in acts else ""
+
+
+def _whole_strides(strides: pd.DataFrame) -> pd.DataFrame:
+    """Strides that do not cross a data gap, of every activity (for distances covered)."""
+    if "gap_crossed" not in strides.columns:
+        return strides
+    return strides.loc[~strides["gap_crossed"].fillna(False).astype(bool).to_numpy()]
+
+
 def usable_strides(strides: pd.DataFrame) -> pd.DataFrame:
-    """Strides whose metrics may be aggregated (drops strides that cross a data gap)."""
+    """Strides whose metrics may be aggregated.
+
+    Drops strides that cross a data gap, and keeps one activity (:func:`strides_activity`):
+    a walking stride's contact time, cadence and stride length are not a running stride's, so
+    the walks of a warm-up or a recovery would shift every running mean and comparison.
+    """
+    keep = np.ones(len(strides), bool)
     if "gap_crossed" in strides.columns:
-        gap = strides["gap_crossed"].fillna(False).astype(bool)
-        return strides.loc[~gap]
-    return strides
+        keep &= ~strides["gap_crossed"].fillna(False).astype(bool).to_numpy()
+    activity = strides_activity(strides)
+    if activity:
+        keep &= (strides["activity"].astype(str) == activity).to_numpy()
+    return strides.loc[keep]
 
 
 def lap_side_table(
@@ -689,7 +713,7 @@ def session_summary(strides: pd.DataFrame, laps: pd.DataFrame, cues: pd.DataFram
         if lap_d.notna().all():
             distance = float(lap_d.sum())
     if not np.isfinite(distance):
-        distance = _distance_from_strides(s)
+        distance = _distance_from_strides(_whole_strides(strides))
     sides = strides["side"].astype(str) if "side" in strides else pd.Series(dtype=str)
     gap = (strides["gap_crossed"].fillna(False).astype(bool) if "gap_crossed" in strides
            else pd.Series(False, index=strides.index))
@@ -707,6 +731,7 @@ def session_summary(strides: pd.DataFrame, laps: pd.DataFrame, cues: pd.DataFram
         "n_strides_gap": int(gap.sum()),
         "n_laps": int(len(laps)) if laps is not None else 0,
         "n_cues": int(len(cues)) if cues is not None else 0,
+        "activity": strides_activity(strides),  # what the means describe
         "cadence_spm_mean": mean("cadence_spm"),
         "stride_length_m_mean": mean("stride_length_m"),
         "contact_time_s_mean": mean("contact_time_s"),
@@ -748,7 +773,9 @@ def lap_splits(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFrame:
             dur = _finite_or_nan(lap.get("end_s")) - start
         dist = _finite_or_nan(lap.get("distance_m"))
         if not np.isfinite(dist):
-            dist = _distance_from_strides(s.iloc[rows_n])
+            whole = _whole_strides(strides)
+            in_lap = whole[whole["lap"] == n] if "lap" in whole else whole.iloc[0:0]
+            dist = _distance_from_strides(in_lap)
         rows.append({
             "lap": n, "start_s": start, "duration_s": dur, "distance_m": dist,
             "pace_s_per_km": dur / dist * 1000.0 if np.isfinite(dist) and dist > 0 else np.nan,

@@ -270,6 +270,9 @@ def build_report_html(
     summary_df = pd.DataFrame({"quantity": list(summary), "value": list(summary.values())})
     parts.append('<section id="summary"><h2>Session summary</h2><div class="kpis">'
                  + "".join(kpis) + "</div>")
+    if summary.get("activity"):
+        parts.append(f"<p id='summary-activity'>Cadence, stride length, contact time, laps and "
+                     f"findings describe the {_esc(summary['activity'])} strides.</p>")
     splits = fnd.lap_splits(strides, laps)
     if splits.empty:
         parts.append('<p class="not-measured" id="laps-table">No laps marked in this session.</p>')

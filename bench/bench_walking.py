@@ -548,11 +548,7 @@ def _opposite_toe_offs(a_v: np.ndarray, ic_idx: np.ndarray, fs: float, rule: str
             hi = min(n, p + int(0.3 * fs) + 1)
             out[k] = p + int(np.argmin(sig[p:hi])) if hi > p + 1 else -1
             continue
-        hi = min(n, p + int(0.5 * fs) + 1, nxt)
-        down = np.flatnonzero((sig[p : hi - 1] > 0) & (sig[p + 1 : hi] <= 0))
-        if len(down):
-            j = p + int(down[0])
-            out[k] = j + int(sig[j] > -sig[j + 1])
+        out[k] = ew.first_fall_through_zero(sig, p, min(n, p + int(0.5 * fs) + 1, nxt))
     return out
 
 
@@ -628,9 +624,9 @@ def toe_off_study_lines(trials: list[dict]) -> list[str]:
         "other cut-offs only to say how much the choice matters (1.5-2 Hz give about the same "
         "on these data, 3-4 Hz end the double support earlier). The rule before (the minimum) "
         "was 0.14 s late on the straight walks. McCamley's published CWT rule is as good on "
-        "the straight walks and worse in daily living, where it ends the double support early. Published "
-        "anchors: McCamley et al. 2012 report final-contact errors of 0.03 +- 0.03 s on young "
-        "healthy adults (a different reference and protocol)."
+        "the straight walks and worse in daily living, where it ends the double support early. "
+        "Published anchors: McCamley et al. 2012 report final-contact errors of "
+        "0.03 +- 0.03 s on young healthy adults (a different reference and protocol)."
     )
     return lines
 

@@ -94,6 +94,7 @@ __all__ = [
     "axis_moments",
     "WalkingEvents",
     "complete_step_rhythm",
+    "first_fall_through_zero",
     "detect_walking_events",
     "lower_back_axes",
     "vertical_acceleration",
@@ -578,17 +579,13 @@ def detect_walking_events(
     for p in peaks:
         lo = max(0, p - int(_IC_SEARCH_S * fs))
         ic.append(lo + int(np.argmax(slope[lo : p + 1])))
-    to = []
-    for k, p in enumerate(peaks):
-        # End of double support: the step signal falls back through zero (1 g) after the peak,
-        # before the next contact.
-        hi = min(n, p + int(_TO_SEARCH_S * fs) + 1, ic[k + 1] if k + 1 < len(ic) else n)
-        down = np.flatnonzero((steps[p : hi - 1] > 0) & (steps[p + 1 : hi] <= 0))
-        if len(down) == 0:
-            to.append(-1)
-            continue
-        j = p + int(down[0])  # steps[j] > 0 >= steps[j + 1]: the nearer of the two samples
-        to.append(j + int(steps[j] > -steps[j + 1]))
+    # End of double support: the step signal falls back through zero (1 g) after the peak,
+    # before the next contact.
+    to = [
+        first_fall_through_zero(
+            steps, p, min(n, p + int(_TO_SEARCH_S * fs) + 1, ic[k + 1] if k + 1 < len(ic) else n))
+        for k, p in enumerate(peaks)
+    ]
     ic_idx = np.asarray(ic, dtype=int)
     to_idx = np.asarray(to, dtype=int)
     keep = np.concatenate([[True], np.diff(ic_idx) > 0]) if len(ic_idx) else np.zeros(0, bool)
@@ -609,6 +606,19 @@ def detect_walking_events(
         vals = vals + _standardise(_ic_window_means(yaw, ic_idx, fs, _SIDE_WINDOW_GYR_S))
     side = _side_from_values(vals, ic_idx, fs)
     return WalkingEvents(ic_idx=ic_idx, side=side, to_idx=to_idx, sampling_rate_hz=fs)
+
+
+def first_fall_through_zero(x: np.ndarray, start: int, stop: int) -> int:
+    """The first sample in ``[start, stop)`` where ``x`` falls from above zero to zero or below.
+
+    Of the two samples around the crossing, the one nearer to zero; -1 when ``x`` does not fall
+    through zero there.
+    """
+    down = np.flatnonzero((x[start : stop - 1] > 0) & (x[start + 1 : stop] <= 0))
+    if len(down) == 0:
+        return -1
+    j = start + int(down[0])  # x[j] > 0 >= x[j + 1]
+    return j + int(x[j] > -x[j + 1])
 
 
 def walking_toe_offs(events: WalkingEvents, *, max_step_s: float = _MAX_STEP_S) -> np.ndarray:

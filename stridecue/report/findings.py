@@ -199,13 +199,9 @@ def usable_strides(strides: pd.DataFrame) -> pd.DataFrame:
     a walking stride's contact time, cadence and stride length are not a running stride's, so
     the walks of a warm-up or a recovery would shift every running mean and comparison.
     """
-    keep = np.ones(len(strides), bool)
-    if "gap_crossed" in strides.columns:
-        keep &= ~strides["gap_crossed"].fillna(False).astype(bool).to_numpy()
+    whole = _whole_strides(strides)
     activity = strides_activity(strides)
-    if activity:
-        keep &= (strides["activity"].astype(str) == activity).to_numpy()
-    return strides.loc[keep]
+    return whole.loc[whole["activity"].astype(str) == activity] if activity else whole
 
 
 def lap_side_table(
@@ -763,6 +759,7 @@ def lap_splits(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFrame:
     lap_of_all = strides["lap"].to_numpy() if "lap" in strides else None
     means = ("cadence_spm", "stride_length_m", "contact_time_s", "thigh_angle_ic_deg")
     values = {c: _num(s, c) for c in means}
+    whole = _whole_strides(strides)  # distances count the strides of every activity
     rows = []
     for _, lap in laps.sort_values("lap").iterrows():
         n = int(lap["lap"])
@@ -773,7 +770,6 @@ def lap_splits(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFrame:
             dur = _finite_or_nan(lap.get("end_s")) - start
         dist = _finite_or_nan(lap.get("distance_m"))
         if not np.isfinite(dist):
-            whole = _whole_strides(strides)
             in_lap = whole[whole["lap"] == n] if "lap" in whole else whole.iloc[0:0]
             dist = _distance_from_strides(in_lap)
         rows.append({

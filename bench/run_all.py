@@ -26,6 +26,7 @@ ORDER = [
     ("events_running_speed", "Running-event detector and side votes: speed in the stream"),
     ("events_thigh", "Thigh-refined running events (simulator only)"),
     ("walking", "Walking events, cadence and stride length on lowerback-walking"),
+    ("walking_heldout", "Walking on a held-out person (MS_001) and open-source detectors"),
     ("stride_length_running", "Running stride length"),
     ("angles", "Anatomical angles vs simulator truth"),
     ("mobility", "Mobility checks vs simulator truth"),

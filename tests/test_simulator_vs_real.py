@@ -102,3 +102,42 @@ def test_detector_bias_on_raw_simulated_sensor(shared_data) -> None:
     assert abs(1e3 * err_ap.mean()) < 5.0
     err_v = realism.detector_ic_errors_s(use_ap=False)
     assert abs(1e3 * err_v.mean() - np.polyval(fit, 4.0)) < 4.0
+
+
+def test_walking_template_is_the_real_straight_walks(shared_data) -> None:
+    """The simulator's walking step waveform and pelvis rotation phase are the ones the real
+    straight lab walks give (the constants in kinematics are that computation, rounded)."""
+    from stridecue.simulator import kinematics
+
+    height, speed = realism.walking_step_harmonics(shared_data / "lowerback-walking")
+    np.testing.assert_allclose(height, kinematics.WALK_HEIGHT_HARMONICS, atol=1e-4)
+    np.testing.assert_allclose(speed, kinematics.WALK_SPEED_HARMONICS, atol=1e-4)
+    phase = realism.walking_rotation_phase(shared_data / "lowerback-walking")
+    assert phase == pytest.approx(kinematics.WALK_ROTATION_PHASE, abs=0.005)
+
+
+def test_simulated_walking_contacts_where_the_walking_detector_finds_them() -> None:
+    """With the real step waveform the walking detector finds the simulated contacts within
+    50 ms and on the right side (the sinusoid it replaced put its loading peak ~0.1 s late)."""
+    from gait.events_walking import detect_walking_events
+    from stridecue.constants import SACRUM
+    from stridecue.simulator import simulate
+    from stridecue.simulator.plan import Phase, SensorSpec, SessionPlan
+
+    plan = SessionPlan(
+        phases=[Phase(kind="still", duration_s=2.0),
+                Phase(kind="walk", duration_s=20.0, speed_mps=1.3, cadence_spm=110.0)],
+        path="straight",
+        sensors=[SensorSpec(SACRUM, sampling_rate_hz=100.0, mounting="random")],
+    )
+    sim = simulate(plan, seed=5, with_angles=False)
+    s = sim.sensors[SACRUM]
+    ev = detect_walking_events(s.acc_mps2, sampling_rate_hz=100.0, gyr_radps=s.gyr_radps)
+    det_s = s.true_time_s[ev.ic_idx]
+    truth = sim.truth.events
+    truth = truth[(truth["event"] == "initial_contact") & truth["time_s"].between(4.0, 20.0)]
+    k = np.abs(det_s[None, :] - truth["time_s"].to_numpy()[:, None]).argmin(axis=1)
+    err = det_s[k] - truth["time_s"].to_numpy()
+    assert len(truth) > 25
+    assert np.all(np.abs(err) < 0.05)
+    assert np.mean(ev.side[k] == truth["side"].to_numpy()) == 1.0

@@ -54,6 +54,28 @@ IMPACT_SPEED_EXPONENT_PEAK = 0.36
 BRAKING_SPEED_EXPONENT_DURATION = 0.85
 
 
+#: Walking: the pelvis height over one step (phase 0 = initial contact, 1 = the next one) as the
+#: cosine and sine coefficients of harmonics 1-8, peak-to-peak 1 (scaled by ``walk_vertical_m``);
+#: and the forward-speed fluctuation in the same form (scaled by ``braking_mps``). The mean step
+#: of the real straight lab walks, computed by
+#: :func:`stridecue.simulator.realism.walking_step_harmonics` (checked against it by
+#: ``tests/test_simulator_vs_real.py``): the loading peak just after each contact, not a sinusoid.
+WALK_HEIGHT_HARMONICS = (
+    (-0.43465, -0.20833), (-0.03638, -0.01768), (-0.00773, -0.01486), (0.00579, -0.00293),
+    (-0.00007, -0.00127), (0.00056, -0.00121), (0.00043, -0.00013), (0.00016, -0.00014),
+)
+WALK_SPEED_HARMONICS = (
+    (0.40878, 0.22243), (0.02327, 0.06281), (-0.03014, 0.03228), (0.01272, -0.00102),
+    (0.00148, 0.00174), (0.00022, -0.00392), (0.00192, -0.00049), (-0.00026, -0.00111),
+)
+#: Walking: the pelvis is turned furthest to the left (right side back) this fraction of a
+#: stride after the right foot's contact, and to the right as long after the left's (the first
+#: harmonic of the yaw rate over the real straight walks' strides,
+#: :func:`stridecue.simulator.realism.walking_rotation_phase`). Running keeps 0 (no real
+#: reference: the sacral running recordings have no gyroscope).
+WALK_ROTATION_PHASE = 0.22
+
+
 def smoothstep(x: np.ndarray) -> np.ndarray:
     """Quintic smoothstep 0 -> 1 on [0, 1], C2 at both ends."""
     x = np.clip(x, 0.0, 1.0)
@@ -269,6 +291,15 @@ def running_contact_profiles(
     return f_z, a_x, dv + mean
 
 
+def step_harmonics(
+    step_phase: np.ndarray, coefficients: tuple[tuple[float, float], ...]
+) -> np.ndarray:
+    """``sum_k a_k cos(2 pi k s) + b_k sin(2 pi k s)`` at step phases ``s``."""
+    out = np.zeros(np.shape(step_phase))
+    for k, (a, b) in enumerate(coefficients, start=1):
+        out += a * np.cos(2 * np.pi * k * step_phase) + b * np.sin(2 * np.pi * k * step_phase)
+    return out
+
 def _cumtrapz(y: np.ndarray, dt: float) -> np.ndarray:
     out = np.empty_like(y)
     out[0] = 0.0
@@ -334,7 +365,7 @@ class Kinematics:
             f_z[k], _, m_run[k] = running_contact_profiles(
                 step_phase[k] * ts[k], ts[k], tc[k], b[k], p["speed_mps"][k]
             )
-        m_walk = 0.5 * b * np.cos(2 * np.pi * (2.0 * self.phi - 0.08))
+        m_walk = b * step_harmonics(2.0 * self.phi, WALK_SPEED_HARMONICS)
         self.v_fwd = p["speed_mps"] + gw * (w * m_run + (1.0 - w) * m_walk)
         self.s = _cumtrapz(self.v_fwd, self.dt)
         self.s -= np.interp(0.0, t, self.s)
@@ -400,12 +431,13 @@ class Kinematics:
         rot_rng = np.maximum(
             p["pelvis_rotation_range_deg"] + p["pelvis_rotation_range_sd_deg"] * e, 0.0
         )
-        rot = gw * 0.5 * rot_rng * deg * np.cos(2 * np.pi * phi)
+        rot_phase = phi - (1.0 - w) * WALK_ROTATION_PHASE  # walking: the real lag (see above)
+        rot = gw * 0.5 * rot_rng * deg * np.cos(2 * np.pi * rot_phase)
         x_path, y_path, heading = path_pose(s - self.lap_origin_m, self.plan.path)
         yaw = heading + rot
         # pelvis origin (midpoint of the hip joint centres)
         sway = -gw * 0.5 * p["lateral_sway_m"] * np.cos(2 * np.pi * (phi - 0.5 * c))
-        z_walk = -0.5 * p["walk_vertical_m"] * np.cos(2 * np.pi * (2.0 * phi - 0.08))
+        z_walk = p["walk_vertical_m"] * step_harmonics(2.0 * phi, WALK_HEIGHT_HARMONICS)
         z = (
             geo.hip_height_m
             + gw * (w * self.z_run[idx] + (1.0 - w) * z_walk)

@@ -309,3 +309,120 @@ def detector_ic_errors_s(
         if abs(det[k] - r) <= 0.04:
             err.append(det[k] - r)
     return np.asarray(err)
+
+
+# ---------------------------------------------------------------------------------- walking
+#: The straight lab walks (``../shared/data/lowerback-walking``) the walking template comes from.
+WALKING_TEMPLATE_TRIALS = ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2")
+#: Harmonics of the step kept in the walking template.
+WALKING_HARMONICS = 8
+#: Points per step of the mean waveforms.
+WALKING_POINTS = 200
+
+
+def walking_step_waveforms(trial_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-step pelvis waveforms of one real lower-back walking trial, over the step phase.
+
+    The L5 sensor's specific force is rotated to the earth frame (VQF,
+    :func:`gait.orientation.estimate_orientation`); the forward axis is the sensor's
+    anterior axis (:func:`gait.events_walking.lower_back_axes`) in that frame, horizontal and
+    smoothed (0.3 Hz). Every step between two reference contacts of opposite feet (0.4-0.75 s)
+    is resampled on ``WALKING_POINTS`` phases from its initial contact (phase 0) to the next one.
+
+    Returns
+    -------
+    vertical, forward, step_time_s
+        ``vertical`` (steps, points): vertical acceleration divided by the squared step
+        frequency, i.e. the second derivative of height with respect to the step phase (m);
+        ``forward`` (steps, points): forward acceleration over the step frequency, the derivative
+        of forward speed with respect to the phase (m/s); and each step's duration.
+    """
+    from gait import quaternion as quat
+    from gait.events_walking import lower_back_axes
+    from gait.orientation import estimate_orientation
+
+    imu = pd.read_csv(trial_dir / "imu.csv")
+    fs = float(json.loads((trial_dir / "meta.json").read_text())["sampling_rate_hz"])
+    acc = imu[["acc_x", "acc_y", "acc_z"]].to_numpy()
+    gyr = imu[["gyr_x", "gyr_y", "gyr_z"]].to_numpy()
+    q = estimate_orientation(acc, gyr, sampling_rate_hz=fs)
+    acc_e = quat.rotate(q, acc)
+    _, anterior, _ = lower_back_axes(acc, sampling_rate_hz=fs)
+    fwd = quat.rotate(q, np.tile(anterior, (len(acc), 1)))[:, :2]
+    fwd = sosfiltfilt(butter(2, 0.3, fs=fs, output="sos"), fwd, axis=0)
+    fwd /= np.linalg.norm(fwd, axis=1, keepdims=True)
+    a_fwd = np.einsum("ij,ij->i", acc_e[:, :2], fwd)
+    a_up = acc_e[:, 2] - GRAVITY_MPS2
+    t = imu["time_s"].to_numpy()
+    ic = pd.read_csv(trial_dir / "initial_contacts.csv")
+    vert, forward, steps = [], [], []
+    for k in range(len(ic) - 1):
+        t0, t1 = ic.time_s.iloc[k], ic.time_s.iloc[k + 1]
+        if not 0.4 < t1 - t0 < 0.75 or ic.side.iloc[k] == ic.side.iloc[k + 1]:
+            continue
+        tt = t0 + (t1 - t0) * np.arange(WALKING_POINTS) / WALKING_POINTS
+        f = 1.0 / (t1 - t0)
+        vert.append(np.interp(tt, t, a_up) / f**2)
+        forward.append(np.interp(tt, t, a_fwd) / f)
+        steps.append(t1 - t0)
+    return np.array(vert), np.array(forward), np.array(steps)
+
+
+def walking_step_harmonics(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The simulator's walking template from the real straight walks.
+
+    The mean step waveforms of :data:`WALKING_TEMPLATE_TRIALS` (:func:`walking_step_waveforms`),
+    integrated over the phase in the frequency domain: the height and forward-speed fluctuation
+    of the pelvis over one step, each scaled to a peak-to-peak of 1, as the first
+    ``WALKING_HARMONICS`` harmonics of the step.
+
+    Returns
+    -------
+    height, speed
+        Each ``(WALKING_HARMONICS, 2)``: the cosine and sine coefficient of harmonic ``k + 1``
+        of ``x(s) = sum a_k cos(2 pi k s) + b_k sin(2 pi k s)``, ``s`` the step phase (0 at
+        initial contact); the form of ``stridecue.simulator.kinematics.WALK_HEIGHT_HARMONICS``.
+    """
+    parts = [walking_step_waveforms(data_dir / name) for name in WALKING_TEMPLATE_TRIALS]
+    vert = np.vstack([p[0] for p in parts]).mean(axis=0)
+    fwd = np.vstack([p[1] for p in parts]).mean(axis=0)
+    k = np.arange(1, WALKING_HARMONICS + 1)
+    phase = np.arange(WALKING_POINTS) / WALKING_POINTS
+
+    def shape(coef: np.ndarray) -> np.ndarray:
+        x = np.real(coef[:, None] * np.exp(2j * np.pi * k[:, None] * phase)).sum(axis=0)
+        coef = coef / (x.max() - x.min())
+        return np.column_stack([coef.real, -coef.imag])
+
+    cv = 2 * np.fft.rfft(vert)[1 : WALKING_HARMONICS + 1] / WALKING_POINTS
+    cf = 2 * np.fft.rfft(fwd)[1 : WALKING_HARMONICS + 1] / WALKING_POINTS
+    return shape(cv / -((2 * np.pi * k) ** 2)), shape(cf / (2j * np.pi * k))
+
+
+def walking_rotation_phase(data_dir: Path) -> float:
+    """Stride phase after the right foot's contact at which the pelvis is turned furthest left.
+
+    Over the strides (right contact to the next, 0.8-1.5 s) of :data:`WALKING_TEMPLATE_TRIALS`:
+    the yaw rate (gyroscope about the earth vertical, VQF orientation) times the stride time,
+    averaged over the stride phase; its first harmonic integrated to the rotation, whose maximum
+    is returned (0-1). The simulator's ``WALK_ROTATION_PHASE``.
+    """
+    from gait import quaternion as quat
+    from gait.orientation import estimate_orientation
+
+    rows = []
+    for name in WALKING_TEMPLATE_TRIALS:
+        trial = data_dir / name
+        imu = pd.read_csv(trial / "imu.csv")
+        fs = float(json.loads((trial / "meta.json").read_text())["sampling_rate_hz"])
+        acc = imu[["acc_x", "acc_y", "acc_z"]].to_numpy()
+        gyr = imu[["gyr_x", "gyr_y", "gyr_z"]].to_numpy()
+        yaw_rate = quat.rotate(estimate_orientation(acc, gyr, sampling_rate_hz=fs), gyr)[:, 2]
+        ic = pd.read_csv(trial / "initial_contacts.csv")
+        right = ic.time_s[ic.side == "right"].to_numpy()
+        for t0, t1 in zip(right[:-1], right[1:], strict=True):
+            if 0.8 < t1 - t0 < 1.5:
+                tt = t0 + (t1 - t0) * np.arange(WALKING_POINTS) / WALKING_POINTS
+                rows.append(np.interp(tt, imu["time_s"].to_numpy(), yaw_rate) * (t1 - t0))
+    first = 2 * np.fft.rfft(np.mean(rows, axis=0))[1] / WALKING_POINTS
+    return float(np.mod(np.angle(first / (2j * np.pi)) / (-2 * np.pi), 1.0))

@@ -3,7 +3,8 @@
 Real: ``../shared/data/sacrum-running`` (Alcantara et al. 2022, PeerJ 10:e12752, Apache-2.0),
 16 trials of one runner, 2.5-4.2 m/s. Simulated: one run per trial at its speed, cadence and
 contact time, processed like the real data (``stridecue.simulator.realism``). The numbers are in
-``bench/results/simulator_realism.md``.
+``bench/results/simulator_realism.md``. The simulator's walking step against the real lab walks
+(``../shared/data/lowerback-walking``) it is computed from.
 """
 
 from __future__ import annotations

@@ -300,6 +300,7 @@ def step_harmonics(
         out += a * np.cos(2 * np.pi * k * step_phase) + b * np.sin(2 * np.pi * k * step_phase)
     return out
 
+
 def _cumtrapz(y: np.ndarray, dt: float) -> np.ndarray:
     out = np.empty_like(y)
     out[0] = 0.0

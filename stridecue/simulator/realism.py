@@ -20,6 +20,11 @@ Features per contact (the markers the running-event detector uses, see
   local maximum at least 0.8 g above the floor (the detector's vertical-only marker).
 - ``impact_peak_ms``/``impact_peak_g``: that first peak's time and value.
 
+Walking: the simulator's walking step (pelvis height and forward-speed fluctuation over the
+step, and the phase of the pelvis rotation) is computed here from the real straight lab walks of
+``../shared/data/lowerback-walking`` (:func:`walking_step_harmonics`,
+:func:`walking_rotation_phase`); ``stridecue.simulator.kinematics`` holds the result.
+
 This module is used by ``bench/bench_simulator_realism.py`` and
 ``tests/test_simulator_vs_real.py``; it is not needed to simulate.
 """
@@ -320,6 +325,20 @@ WALKING_HARMONICS = 8
 WALKING_POINTS = 200
 
 
+def _walking_trial(trial_dir: Path) -> tuple:
+    """Time (s), rate (Hz), accelerometer, gyroscope, VQF orientation and reference contacts of
+    one lower-back walking trial."""
+    from gait.orientation import estimate_orientation
+
+    imu = pd.read_csv(trial_dir / "imu.csv")
+    fs = float(json.loads((trial_dir / "meta.json").read_text())["sampling_rate_hz"])
+    acc = imu[["acc_x", "acc_y", "acc_z"]].to_numpy()
+    gyr = imu[["gyr_x", "gyr_y", "gyr_z"]].to_numpy()
+    q = estimate_orientation(acc, gyr, sampling_rate_hz=fs)
+    ic = pd.read_csv(trial_dir / "initial_contacts.csv")
+    return imu["time_s"].to_numpy(), fs, acc, gyr, q, ic
+
+
 def walking_step_waveforms(trial_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-step pelvis waveforms of one real lower-back walking trial, over the step phase.
 
@@ -339,13 +358,8 @@ def walking_step_waveforms(trial_dir: Path) -> tuple[np.ndarray, np.ndarray, np.
     """
     from gait import quaternion as quat
     from gait.events_walking import lower_back_axes
-    from gait.orientation import estimate_orientation
 
-    imu = pd.read_csv(trial_dir / "imu.csv")
-    fs = float(json.loads((trial_dir / "meta.json").read_text())["sampling_rate_hz"])
-    acc = imu[["acc_x", "acc_y", "acc_z"]].to_numpy()
-    gyr = imu[["gyr_x", "gyr_y", "gyr_z"]].to_numpy()
-    q = estimate_orientation(acc, gyr, sampling_rate_hz=fs)
+    t, fs, acc, gyr, q, ic = _walking_trial(trial_dir)
     acc_e = quat.rotate(q, acc)
     _, anterior, _ = lower_back_axes(acc, sampling_rate_hz=fs)
     fwd = quat.rotate(q, np.tile(anterior, (len(acc), 1)))[:, :2]
@@ -353,8 +367,6 @@ def walking_step_waveforms(trial_dir: Path) -> tuple[np.ndarray, np.ndarray, np.
     fwd /= np.linalg.norm(fwd, axis=1, keepdims=True)
     a_fwd = np.einsum("ij,ij->i", acc_e[:, :2], fwd)
     a_up = acc_e[:, 2] - GRAVITY_MPS2
-    t = imu["time_s"].to_numpy()
-    ic = pd.read_csv(trial_dir / "initial_contacts.csv")
     vert, forward, steps = [], [], []
     for k in range(len(ic) - 1):
         t0, t1 = ic.time_s.iloc[k], ic.time_s.iloc[k + 1]
@@ -408,21 +420,15 @@ def walking_rotation_phase(data_dir: Path) -> float:
     is returned (0-1). The simulator's ``WALK_ROTATION_PHASE``.
     """
     from gait import quaternion as quat
-    from gait.orientation import estimate_orientation
 
     rows = []
     for name in WALKING_TEMPLATE_TRIALS:
-        trial = data_dir / name
-        imu = pd.read_csv(trial / "imu.csv")
-        fs = float(json.loads((trial / "meta.json").read_text())["sampling_rate_hz"])
-        acc = imu[["acc_x", "acc_y", "acc_z"]].to_numpy()
-        gyr = imu[["gyr_x", "gyr_y", "gyr_z"]].to_numpy()
-        yaw_rate = quat.rotate(estimate_orientation(acc, gyr, sampling_rate_hz=fs), gyr)[:, 2]
-        ic = pd.read_csv(trial / "initial_contacts.csv")
+        t, _, _, gyr, q, ic = _walking_trial(data_dir / name)
+        yaw_rate = quat.rotate(q, gyr)[:, 2]
         right = ic.time_s[ic.side == "right"].to_numpy()
         for t0, t1 in zip(right[:-1], right[1:], strict=True):
             if 0.8 < t1 - t0 < 1.5:
                 tt = t0 + (t1 - t0) * np.arange(WALKING_POINTS) / WALKING_POINTS
-                rows.append(np.interp(tt, imu["time_s"].to_numpy(), yaw_rate) * (t1 - t0))
+                rows.append(np.interp(tt, t, yaw_rate) * (t1 - t0))
     first = 2 * np.fft.rfft(np.mean(rows, axis=0))[1] / WALKING_POINTS
     return float(np.mod(np.angle(first / (2j * np.pi)) / (-2 * np.pi), 1.0))

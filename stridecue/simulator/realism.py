@@ -339,7 +339,7 @@ def _walking_trial(trial_dir: Path) -> tuple:
     return imu["time_s"].to_numpy(), fs, acc, gyr, q, ic
 
 
-def walking_step_waveforms(trial_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def walking_step_waveforms(trial_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Per-step pelvis waveforms of one real lower-back walking trial, over the step phase.
 
     The L5 sensor's specific force is rotated to the earth frame (VQF,
@@ -350,11 +350,11 @@ def walking_step_waveforms(trial_dir: Path) -> tuple[np.ndarray, np.ndarray, np.
 
     Returns
     -------
-    vertical, forward, step_time_s
+    vertical, forward
         ``vertical`` (steps, points): vertical acceleration divided by the squared step
         frequency, i.e. the second derivative of height with respect to the step phase (m);
         ``forward`` (steps, points): forward acceleration over the step frequency, the derivative
-        of forward speed with respect to the phase (m/s); and each step's duration.
+        of forward speed with respect to the phase (m/s).
     """
     from gait import quaternion as quat
     from gait.events_walking import lower_back_axes
@@ -367,7 +367,7 @@ def walking_step_waveforms(trial_dir: Path) -> tuple[np.ndarray, np.ndarray, np.
     fwd /= np.linalg.norm(fwd, axis=1, keepdims=True)
     a_fwd = np.einsum("ij,ij->i", acc_e[:, :2], fwd)
     a_up = acc_e[:, 2] - GRAVITY_MPS2
-    vert, forward, steps = [], [], []
+    vert, forward = [], []
     for k in range(len(ic) - 1):
         t0, t1 = ic.time_s.iloc[k], ic.time_s.iloc[k + 1]
         if not 0.4 < t1 - t0 < 0.75 or ic.side.iloc[k] == ic.side.iloc[k + 1]:
@@ -376,8 +376,7 @@ def walking_step_waveforms(trial_dir: Path) -> tuple[np.ndarray, np.ndarray, np.
         f = 1.0 / (t1 - t0)
         vert.append(np.interp(tt, t, a_up) / f**2)
         forward.append(np.interp(tt, t, a_fwd) / f)
-        steps.append(t1 - t0)
-    return np.array(vert), np.array(forward), np.array(steps)
+    return np.array(vert), np.array(forward)
 
 
 def walking_step_harmonics(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:

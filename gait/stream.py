@@ -124,6 +124,7 @@ from gait.strides import (
     STEP_TIME_TOLERANCE,
     angle_metrics,
     asymmetry_name,
+    stride_side,
     trunk_metrics,
 )
 from gait.turning import (
@@ -820,8 +821,8 @@ class StreamAnalyser:
         i0, i1, i2 = ics[-3], ics[-2], ics[-1]
         if not (i0.activity == i1.activity == i2.activity):
             return None
-        side = i0.side
-        if side != c.UNKNOWN and i1.side == side:
+        side = stride_side(i0.side, i1.side, i2.side)
+        if side is None:
             return None
         t0, t1, t2 = self._t(i0.pos), self._t(i1.pos), self._t(i2.pos)
         stride_time = t2 - t0

@@ -2,7 +2,8 @@
 
 A stride runs from the initial contact (IC) of one foot to the next IC of the same foot; its
 ``side`` is that foot. Where sides are unknown (accelerometer-only sacrum data), a stride is IC
-``i`` to IC ``i + 2``. Definitions of every column are in ``docs/metrics.md``.
+``i`` to IC ``i + 2``; where they are known, the three contacts must alternate feet
+(:func:`stride_side`). Definitions of every column are in ``docs/metrics.md``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,23 @@ STEP_TIME_TOLERANCE = 0.35
 
 class MetricWarning(UserWarning):
     """A metric could not be measured for some strides (left NaN)."""
+
+
+def stride_side(first: str, middle: str, last: str) -> str | None:
+    """The foot of a stride from the sides of its three contacts, or None if they do not alternate.
+
+    A stride runs from a contact to the next contact of the same foot, two steps on: where the
+    sides are known, consecutive contacts must be of different feet and the first and last of the
+    same foot (two contacts of one foot in a row mean a missed or mislabelled event, and the
+    stride would be a step and a half or end on the other foot). The stride's side is the first
+    contact's, or the last one's when only that is known; ``unknown`` when neither is.
+    """
+    known = [s != c.UNKNOWN for s in (first, middle, last)]
+    if (known[0] and known[1] and first == middle) or (known[1] and known[2] and middle == last):
+        return None
+    if known[0] and known[2] and first != last:
+        return None
+    return first if known[0] else last
 
 
 def build_strides(
@@ -57,10 +75,10 @@ def build_strides(
     step = np.diff(ic_s)
     max_stride = MAX_STRIDE_TIME_S.get(activity, 2.5)
     for i in range(n - 2):
-        side = ic_side[i]
         # The next IC of the same foot: two steps on (alternating feet).
         j = i + 2
-        if side != c.UNKNOWN and ic_side[i + 1] == side:
+        side = stride_side(ic_side[i], ic_side[i + 1], ic_side[j])
+        if side is None:
             continue  # two contacts of one foot in a row: a missed event, skip
         stride_time = ic_s[j] - ic_s[i]
         if not 0 < stride_time <= max_stride:

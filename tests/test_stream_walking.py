@@ -167,3 +167,18 @@ def test_walking_contact_time_against_the_reference_stance(shared_data) -> None:
     assert len(errs) >= 12
     assert np.isfinite(errs).all()
     assert np.mean(np.abs(errs)) <= 0.045
+
+
+def test_every_stride_ends_on_a_contact_of_its_own_foot(shared_data) -> None:
+    """HA_002's daily living has mislabelled contacts; a stride must not end on the other foot."""
+    tables = _trial_tables(shared_data, "HA_002_Test11_Trial1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = analyse_tables(tables, sampling_rate_hz=FS)
+    ics = result.events[result.events[c.EVENT] == c.INITIAL_CONTACT]
+    side_at = dict(zip(ics[c.TIME_S].round(6), ics[c.SIDE], strict=True))
+    st = result.strides[result.strides[c.SIDE] != c.UNKNOWN]
+    assert len(st) >= 20
+    for start, end, side in zip(st[c.STRIDE_START_S], st[c.STRIDE_END_S], st[c.SIDE], strict=True):
+        assert side_at[round(start, 6)] == side
+        assert side_at[round(end, 6)] in (side, c.UNKNOWN)

@@ -199,6 +199,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(f"Report:        {outputs.report_html.resolve()}")
     _say(f"Strides:       {outputs.strides_csv.resolve()}")
     _say(f"Events:        {outputs.events_csv.resolve()}")
+    _say(f"Bouts:         {outputs.extra['bouts_csv'].resolve()}")
     _say(f"Summary:       {outputs.summary_json.resolve()}")
     _say(f"Session data:  {session.path.resolve()}")
     _say(f"(done in {time.monotonic() - t0:.0f} s)")
@@ -250,7 +251,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     for line in _summary_lines(result):
         _say(line)
     _say(f"  cues: {len(result.cues)}")
-    _say(f"Wrote {outputs.strides_csv}, {outputs.events_csv}, {outputs.summary_json}"
+    _say(f"Wrote {outputs.strides_csv}, {outputs.events_csv}, {outputs.extra['bouts_csv']}, "
+         f"{outputs.summary_json}"
          + ("" if args.no_report else f", {outputs.report_html}"))
     if not args.no_history:
         _record_history(args, session, result)

@@ -1,4 +1,4 @@
-"""Export an analysis to plain files: strides.csv/.parquet, events.csv, summary.json.
+"""Export an analysis to plain files: strides.csv/.parquet, events.csv, bouts.csv, summary.json.
 
 The layout is a stable, versioned schema documented in ``docs/report_schema.md``: every column
 carries its unit in its name; ``summary.json`` carries ``schema_version``. ``export_tables`` and
@@ -53,6 +53,34 @@ def event_table(result: AnalysisResult) -> pd.DataFrame:
     e = result.events if result.events is not None else pd.DataFrame()
     e = e.reindex(columns=list(EVENT_COLUMNS))
     return e.sort_values("time_s", kind="stable").reset_index(drop=True)
+
+
+#: Columns of bouts.csv, in order (see docs/report_schema.md).
+BOUT_COLUMNS = ("bout", "activity", "start_s", "end_s", "duration_s", "n_strides",
+                "cadence_spm_mean", "stride_length_m_mean", "speed_mps_mean")
+
+
+def bout_table(result: AnalysisResult) -> pd.DataFrame:
+    """One row per still / walking / running bout, with the means of its whole strides.
+
+    ``bout`` is the number the strides carry in their ``bout`` column; the means are over the
+    bout's strides that do not cross a data gap (NaN when it has none): cadence, stride length,
+    and speed as stride length over stride time.
+    """
+    b = result.bouts if result.bouts is not None else pd.DataFrame()
+    b = b.reindex(columns=["start_s", "end_s", "activity"]).reset_index(drop=True)
+    out = pd.DataFrame({"bout": np.arange(len(b)), "activity": b["activity"],
+                        "start_s": b["start_s"], "end_s": b["end_s"],
+                        "duration_s": b["end_s"] - b["start_s"]})
+    s = stride_table(result)
+    if "bout" in s:
+        gap = s["gap_crossed"] if "gap_crossed" in s else pd.Series(False, index=s.index)
+        whole = s[~gap.astype("boolean").fillna(False).to_numpy(bool)]
+        by = whole.assign(speed_mps=whole["stride_length_m"] / whole["stride_time_s"]).groupby("bout")
+        means = by[["cadence_spm", "stride_length_m", "speed_mps"]].mean().add_suffix("_mean")
+        out = out.join(means, on="bout").join(s.groupby("bout").size().rename("n_strides"), on="bout")
+    out["n_strides"] = out.reindex(columns=["n_strides"])["n_strides"].fillna(0).astype(int)
+    return out.reindex(columns=list(BOUT_COLUMNS))
 
 
 def _csv_cells(column: pd.Series, float_format: str) -> list[Any] | None:
@@ -150,7 +178,7 @@ def summary_document(result: AnalysisResult) -> dict[str, Any]:
 
 
 def export_strides(result: AnalysisResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write strides.csv, strides.parquet, events.csv and summary.json into ``out_dir``.
+    """Write strides.csv, strides.parquet, events.csv, bouts.csv and summary.json into ``out_dir``.
 
     Parameters
     ----------
@@ -162,7 +190,8 @@ def export_strides(result: AnalysisResult, out_dir: str | Path) -> dict[str, Pat
     Returns
     -------
     dict of str to pathlib.Path
-        Keys ``strides_csv``, ``strides_parquet``, ``events_csv``, ``summary_json``.
+        Keys ``strides_csv``, ``strides_parquet``, ``events_csv``, ``bouts_csv``,
+        ``summary_json``.
 
     Raises
     ------
@@ -174,6 +203,7 @@ def export_strides(result: AnalysisResult, out_dir: str | Path) -> dict[str, Pat
         "strides_csv": out / "strides.csv",
         "strides_parquet": out / "strides.parquet",
         "events_csv": out / "events.csv",
+        "bouts_csv": out / "bouts.csv",
         "summary_json": out / "summary.json",
     }
     strides = stride_table(result)
@@ -185,6 +215,8 @@ def export_strides(result: AnalysisResult, out_dir: str | Path) -> dict[str, Pat
                   float_format="%.6g")
         strides.to_parquet(paths["strides_parquet"], index=False)
         write_csv(events, paths["events_csv"], float_format="%.6f")
+        write_csv(with_fixed_decimals(bout_table(result), STRIDE_TIME_COLUMNS),
+                  paths["bouts_csv"], float_format="%.6g")
         paths["summary_json"].write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n",
                                          encoding="utf-8")
     except OSError as exc:

@@ -17,7 +17,7 @@ import pytest
 from gait.result import AnalysisResult
 from stridecue.constants import STRIDE_CONTRACT_COLUMNS, STRIDE_METRIC_COLUMNS
 from stridecue.errors import StridecueError
-from stridecue.exports import SCHEMA_VERSION, export_strides
+from stridecue.exports import BOUT_COLUMNS, SCHEMA_VERSION, export_strides
 from stridecue.report import findings as fnd
 from stridecue.report import write_report
 from stridecue.report.html import STRIDE_PLOTS, build_report_html
@@ -355,8 +355,9 @@ def test_long_session_report_is_small_and_decimated(tmp_path):
 
 def test_exports_round_trip(tmp_path):
     r = make_result(seed=11)
+    r.strides["bout"] = 0  # one running bout, as the pipeline numbers it
     paths = export_strides(r, tmp_path / "exp")
-    assert set(paths) == {"strides_csv", "strides_parquet", "events_csv", "summary_json"}
+    assert set(paths) == {"strides_csv", "strides_parquet", "events_csv", "bouts_csv", "summary_json"}
     csv = pd.read_csv(paths["strides_csv"])
     assert tuple(csv.columns[:len(STRIDE_CONTRACT_COLUMNS)]) == STRIDE_CONTRACT_COLUMNS
     known = [c for c in STRIDE_METRIC_COLUMNS if c in csv.columns]
@@ -372,6 +373,13 @@ def test_exports_round_trip(tmp_path):
     assert summary["session"]["n_strides"] == len(r.strides)
     assert summary["session"]["distance_m"] == pytest.approx(800.0)
     assert summary["laps"][0]["lap"] == 1
+    bouts = pd.read_csv(paths["bouts_csv"])
+    assert list(bouts.columns) == list(BOUT_COLUMNS)
+    assert len(bouts) == len(r.bouts) and bouts["n_strides"].sum() == len(r.strides)
+    whole = r.strides[~r.strides["gap_crossed"].astype(bool)]
+    for row in bouts[bouts["n_strides"] > 0].itertuples():
+        mine = whole[whole["bout"] == row.bout]
+        assert row.cadence_spm_mean == pytest.approx(mine["cadence_spm"].mean(), rel=1e-5)
 
 
 def test_schema_doc_lists_every_exported_column(tmp_path):

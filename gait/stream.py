@@ -744,12 +744,22 @@ class StreamAnalyser:
             # between two blocks, and the sample after every accepted contact is in this block.
             if not (a - 2 <= pos < b - 1) or pos <= self._last_ic_pos + min_sep:
                 continue
+            if not self._sacrum_valid_at(pos):
+                continue  # inside a sacrum gap: the detector saw the bridge, not the contact
             self._last_ic_pos = pos
             to_pos = w0 + float(to[k]) if math.isfinite(to[k]) else math.nan
+            if math.isfinite(to_pos) and not self._sacrum_valid_at(to_pos):
+                to_pos = math.nan
             if label == c.WALKING:
                 self._walking_contact(_Ic(pos, str(sides[k]), to_pos, label))
             else:
                 self._add_ic(_Ic(pos, str(sides[k]), to_pos, label))
+
+    def _sacrum_valid_at(self, pos: float) -> bool:
+        """Whether the sacrum's grid points on both sides of position ``pos`` hold real data."""
+        ring, i = self._level1[c.SACRUM], int(math.floor(pos))
+        rows = ring.get(max(i, ring.start), max(min(i + 2, ring.end), ring.start))
+        return bool((rows[:, 6] > 0).all())
 
     # ------------------------------------------------------------------ walking rhythm
     def _walking_contact(self, ic: _Ic) -> None:

@@ -85,3 +85,26 @@ def test_a_sensor_that_vanishes_does_not_stall_the_stream(demo_tables) -> None:
     assert len(late) > 100
     assert all(np.isnan(r["thigh_angle_ic_deg"]) for r in late)
     assert all(np.isfinite(r["pelvis_tilt_mean_deg"]) for r in late[:50])
+
+
+def test_no_event_is_reported_inside_a_sacrum_gap(demo_tables) -> None:
+    """Gaps are bridged for the filters; a contact found on the bridge is not a measured one."""
+    sac = demo_tables[c.SACRUM]
+    t = sac[c.TIME_S].to_numpy(float)
+    gaps = [(t[0] + s, t[0] + s + 0.15) for s in (100.0, 150.07, 200.13)]  # running, 3 phases
+    drop = np.zeros(len(t), bool)
+    for a, b in gaps:
+        drop |= (t > a) & (t < b)
+    tables = {**demo_tables, c.SACRUM: sac[~drop].reset_index(drop=True)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = analyse_tables(demo_tables)
+        holed = analyse_tables(tables)
+    for a, b in gaps:
+        ev = holed.events[c.TIME_S].to_numpy(float)
+        assert not ((ev > a) & (ev < b)).any()
+        near = full.events[(full.events[c.TIME_S] > a - 1.0) & (full.events[c.TIME_S] < b + 1.0)]
+        assert (near[c.EVENT] == c.INITIAL_CONTACT).sum() >= 5  # running there: contacts exist
+        st = holed.strides
+        over = st[(st[c.STRIDE_START_S] < b) & (st[c.STRIDE_END_S] > a)]
+        assert over["gap_crossed"].all()  # a stride over the gap is flagged

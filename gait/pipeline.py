@@ -28,6 +28,7 @@ from gait.stride_length_running import (
     leg_length_m,
     running_stride_length_m,
 )
+from gait.stride_length import DEFAULT_HEIGHT_M, pendulum_length_m
 from gait.strides import MetricWarning
 from stridecue import constants as c
 
@@ -209,7 +210,14 @@ def _stride_lengths(
             "scales": scales,
         }
     if (out["activity"] == c.WALKING).any():
-        info["walking"] = {"model": "inverted pendulum, Mobilise-D correction K = 4.739/4 (per stride)"}
+        pendulum_m, source = pendulum_length_m(athlete)
+        info["walking"] = {"model": "inverted pendulum, Mobilise-D correction K = 4.739/4 (per stride)",
+                           "pendulum_length_m": pendulum_m, "pendulum_length_from": source}
+        if source == "assumed":
+            warnings.warn(
+                f"walking stride length assumes a sacrum {pendulum_m:.2f} m above the ground (a "
+                f"runner {DEFAULT_HEIGHT_M} m tall): give the athlete's height_m (and "
+                "sensor_height_m) for this runner's lengths", MetricWarning, stacklevel=2)
     out["step_length_m"] = out[c.STRIDE_LENGTH_M] * out["step_time_s"] / out[c.STRIDE_TIME_S]
     out["speed_mps"] = out[c.STRIDE_LENGTH_M] / out[c.STRIDE_TIME_S]
     out.attrs["stride_length"] = info

@@ -117,7 +117,7 @@ from gait.signal import (
     vertical_axis_from_gravity,
 )
 from gait.stability import StabilitySettings, stride_stability
-from gait.stride_length import walking_stride_length_m
+from gait.stride_length import pendulum_length_m, walking_stride_length_m
 from gait.stride_length_running import contact_model_speed_mps, leg_length_m, stride_yaw_rate_radps
 from gait.strides import (
     MAX_STRIDE_TIME_S,
@@ -135,9 +135,6 @@ from gait.turning import (
 from stridecue import constants as c
 
 logger = logging.getLogger(__name__)
-
-#: Sensor height above the ground as a fraction of body height (L5/S1 level).
-SENSOR_HEIGHT_PER_HEIGHT = 0.55
 
 #: Per-sample outputs of the blocks (columns of the derived buffer).
 DERIVED = (
@@ -916,8 +913,7 @@ class StreamAnalyser:
     def _walking_length(self, row: Mapping[str, Any], lo: int, d: np.ndarray) -> float:
         if row["activity"] != c.WALKING:
             return math.nan
-        height = float(self.athlete.get("height_m") or 1.75)
-        sensor_h = float(self.athlete.get("sensor_height_m") or SENSOR_HEIGHT_PER_HEIGHT * height)
+        sensor_h = pendulum_length_m(self.athlete)[0]
         p0, p1, p2 = row["_pos"]
         w0 = max(0, int(p0) - round(0.5 * self.fs))  # anchored to the stride, not to `lo`
         if w0 < lo:

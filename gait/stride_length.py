@@ -34,7 +34,8 @@ with ``scale=`` on later walks of the same person.
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import numpy as np
 
@@ -62,6 +63,27 @@ _HIGHPASS_HZ = 0.1
 _VELOCITY_HIGHPASS_HZ = 1.0
 
 Method = Literal["mobilised", "per_step", "highpass"]
+
+
+#: Sacrum height above the ground per body height, when only the height is known.
+SENSOR_HEIGHT_PER_HEIGHT = 0.55
+#: Body height assumed when the athlete's is not given, m.
+DEFAULT_HEIGHT_M = 1.75
+
+
+def pendulum_length_m(athlete: Mapping[str, Any] | None) -> tuple[float, str]:
+    """The inverted pendulum's length (sacrum height above the ground) and where it comes from.
+
+    ``sensor_height_m`` when given, else ``SENSOR_HEIGHT_PER_HEIGHT`` x ``height_m``, else that
+    fraction of ``DEFAULT_HEIGHT_M``; the second value says which (``sensor_height_m`` |
+    ``height_m`` | ``assumed``).
+    """
+    athlete = athlete or {}
+    if athlete.get("sensor_height_m"):
+        return float(athlete["sensor_height_m"]), "sensor_height_m"
+    if athlete.get("height_m"):
+        return SENSOR_HEIGHT_PER_HEIGHT * float(athlete["height_m"]), "height_m"
+    return SENSOR_HEIGHT_PER_HEIGHT * DEFAULT_HEIGHT_M, "assumed"
 
 
 def _highpass(x: np.ndarray, fs: float, cutoff_hz: float = _HIGHPASS_HZ) -> np.ndarray:

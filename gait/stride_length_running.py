@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gait.stride_length import DEFAULT_HEIGHT_M
 from gait.strides import MetricWarning
 from stridecue import constants as c
 
@@ -84,14 +85,14 @@ def leg_length_m(athlete: dict[str, float] | None) -> float:
     Returns
     -------
     float
-        ``leg_length_m``, else 0.53 x ``height_m``, else 0.53 x 1.75 m.
+        ``leg_length_m``, else 0.53 x ``height_m``, else 0.53 x ``DEFAULT_HEIGHT_M`` (1.75 m).
     """
     athlete = athlete or {}
     if athlete.get("leg_length_m"):
         return float(athlete["leg_length_m"])
     if athlete.get("height_m"):
         return LEG_LENGTH_PER_HEIGHT * float(athlete["height_m"])
-    return LEG_LENGTH_PER_HEIGHT * 1.75
+    return LEG_LENGTH_PER_HEIGHT * DEFAULT_HEIGHT_M
 
 
 def contact_model_speed_mps(

@@ -72,7 +72,7 @@ import hashlib
 import logging
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -919,6 +919,7 @@ def import_csv_session(
     *,
     units: ImportUnits,
     athlete: Mapping[str, object] | None = None,
+    lap_marks_s: Sequence[float] = (),
 ) -> Session:
     """Import CSV files (one per placement) into a new session folder.
 
@@ -932,10 +933,23 @@ def import_csv_session(
         Declared units of the CSVs.
     athlete
         Athlete settings to store (``height_m``, ``sensor_height_m``, ...).
+    lap_marks_s
+        Lap marks on the sacrum file's clock (the start of the first lap and the end of every
+        lap, as a key press or a double tap would mark them), stored as the session's laps
+        (source ``import``); each must lie within the sacrum recording.
     """
     if c.SACRUM not in files:
         raise InputError("no sacrum file: pass --sacrum FILE (the thigh files are optional)")
     read = {placement: read_imu_csv(Path(f), units) for placement, f in files.items()}
+    sacrum_time_s = read[c.SACRUM].table[c.TIME_S]
+    first_s, last_s = float(sacrum_time_s.iloc[0]), float(sacrum_time_s.iloc[-1])
+    marks = sorted(float(t) for t in lap_marks_s)
+    outside = [t for t in marks if not first_s <= t <= last_s]
+    if outside:
+        raise InputError(
+            f"lap mark {outside[0]:g} s is outside the sacrum recording ({first_s:g}-{last_s:g} s "
+            "on its clock): give the lap marks in the file's time column's seconds"
+        )
     for message in _check_together(files, read):
         warnings.warn(message, ImportWarning, stacklevel=2)
     sensors = []
@@ -964,4 +978,6 @@ def import_csv_session(
                            import_report={p: imported.report for p, imported in read.items()})
         for placement, imported in read.items():
             writer.write_samples(placement, imported.table)
+        for t in marks:
+            writer.journal("lap", time_s=t, source="import")
     return writer.finalize()

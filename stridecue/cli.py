@@ -206,6 +206,62 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The runner's body lengths the importer takes (flags, or a ``meta.json`` beside the sacrum file).
+ATHLETE_LENGTHS_M = ("height_m", "sensor_height_m", "leg_length_m", "lap_distance_m")
+
+
+def _sidecar_body(sacrum_csv: Path) -> tuple[dict[str, float], str | None]:
+    """The body lengths of a ``meta.json`` beside the sacrum file (recordings shared with their
+    metadata carry the participant's height and sensor height there), and its path."""
+    path = Path(sacrum_csv).with_name("meta.json")
+    if not path.is_file():
+        return {}, None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        _say(f"warning: {path} is not readable JSON; its body lengths are not used")
+        return {}, None
+    if not isinstance(meta, dict):
+        return {}, None
+    found = {}
+    for key in ATHLETE_LENGTHS_M:
+        value = meta.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and value > 0:
+            found[key] = float(value)
+    return found, str(path) if found else None
+
+
+def _lap_marks_s(text: str) -> list[float]:
+    """Lap marks from ``--lap-marks``: a file (one time per line, or a CSV with ``time_s``) or a
+    comma-separated list of seconds."""
+    path = Path(text)
+    if path.is_file():
+        try:
+            lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"--lap-marks {path}: cannot read it ({exc}); give a text file of "
+                             "times in seconds") from exc
+        header = lines[0].split(",") if lines else []
+        if "time_s" in header:
+            col = header.index("time_s")
+            items = [ln.split(",")[col] if len(ln.split(",")) > col else "" for ln in lines[1:]]
+        else:
+            items = lines
+        where = f"--lap-marks {path}"
+    else:
+        items = [x for x in text.split(",") if x.strip()]
+        where = "--lap-marks"
+    try:
+        marks = [float(x) for x in items]
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}; give times in seconds, e.g. --lap-marks 12.5,104.0,"
+                         "196.2, or a file with one per line") from exc
+    if not marks or not all(math.isfinite(t) for t in marks):
+        raise InputError(f"{where}: no usable times; give times in seconds on the file's clock")
+    return marks
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Import CSV recordings into a session."""
     import warnings
@@ -217,23 +273,32 @@ def cmd_import(args: argparse.Namespace) -> int:
         files["thigh_left"] = Path(args.thigh_left)
     if args.thigh_right:
         files["thigh_right"] = Path(args.thigh_right)
-    athlete: dict[str, Any] = {}
-    for key in ("height_m", "sensor_height_m", "leg_length_m", "lap_distance_m"):
+    athlete, source = _sidecar_body(files["sacrum"])
+    for key in ATHLETE_LENGTHS_M:
         value = getattr(args, key, None)
         if value is not None:
             if not (math.isfinite(value) and value > 0):
                 raise InputError(f"--{key.replace('_', '-')} must be a positive number of metres")
             athlete[key] = value
+    if source and athlete:
+        _say(f"Using {', '.join(f'{k} {v:g}' for k, v in athlete.items())} "
+             f"(from {source} unless given as flags)")
+    if not (athlete.get("height_m") or athlete.get("leg_length_m")):
+        _say("warning: no --height-m: walking stride length and running speed assume a runner "
+             "1.75 m tall; give --height-m (and --sensor-height-m) for this runner")
     if args.athlete:
         athlete["name"] = args.athlete
+    marks = _lap_marks_s(args.lap_marks) if args.lap_marks else []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         session = import_csv_session(
-            files, Path(args.out), units=ImportUnits(args.acc_unit, args.gyr_unit), athlete=athlete
+            files, Path(args.out), units=ImportUnits(args.acc_unit, args.gyr_unit), athlete=athlete,
+            lap_marks_s=marks,
         )
     for w in caught:
         _say(f"warning: {w.message}")
-    _say(f"Imported {', '.join(files)} into {session.path}")
+    _say(f"Imported {', '.join(files)} into {session.path}"
+         + (f" with {len(marks)} lap marks" if marks else ""))
     for s in session.sensors:
         _say(f"  {s.placement}: {s.sampling_rate_hz:.1f} Hz, {len(session.samples(s.placement))} samples")
     _say(f"Next: stridecue analyse {session.path} --out DIR")
@@ -552,6 +617,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sensor-height-m", type=float, help="height of the sacrum sensor above the ground, metres")
     p.add_argument("--leg-length-m", type=float, help="leg length (hip to floor), metres")
     p.add_argument("--lap-distance-m", type=float, help="distance of one marked lap, metres (default 400)")
+    p.add_argument("--lap-marks", metavar="TIMES|FILE",
+                   help="lap marks in seconds on the sacrum file's clock (the start of the first lap "
+                   "and the end of every lap), comma-separated or a file with one per line (or a "
+                   "time_s column); they scale running stride length as marked laps do live")
     p.add_argument("--athlete", help="athlete name (for the history)")
     p.add_argument("--out", required=True, metavar="SESSION", help="new session folder to create")
     p.set_defaults(func=cmd_import)

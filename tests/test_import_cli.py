@@ -247,3 +247,46 @@ def test_import_then_analyse_writes_the_contract_files(tmp_path: Path, shared_da
     assert summary["session"]["n_strides"] == len(strides)
     assert summary["analysis_summary"]["strides"] == len(strides)
     assert (out / "report.html").stat().st_size > 10_000
+
+
+def test_lap_marks_become_the_sessions_laps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from recordings.session import open_session
+    from stridecue.analysis import analyse_session
+
+    csv = _walk_csv(tmp_path / "in.csv", seconds=60.0)
+    marks = tmp_path / "laps.csv"
+    marks.write_text("time_s,note\n2.0,start\n30.5,lap 1\n58.0,lap 2\n")
+    for given, name in ((str(marks), "a"), ("2,30.5,58", "b")):
+        assert main(["import", "--sacrum", str(csv), "--height-m", "1.8", "--lap-marks", given,
+                     "--out", str(tmp_path / name)]) == 0
+        session = open_session(tmp_path / name)
+        assert session.laps["time_s"].tolist() == [2.0, 30.5, 58.0]
+        assert set(session.laps["source"]) == {"import"}
+        laps = analyse_session(session).laps
+        assert laps[["start_s", "end_s"]].to_numpy().tolist() == [[2.0, 30.5], [30.5, 58.0]]
+    assert "with 3 lap marks" in capsys.readouterr().out
+    for bad, expected in (("2,70", "lap mark 70 s is outside the sacrum recording"),
+                          ("2,x", "--lap-marks: could not convert string to float")):
+        assert main(["import", "--sacrum", str(csv), "--lap-marks", bad,
+                     "--out", str(tmp_path / "c")]) == 2
+        assert expected in capsys.readouterr().err
+
+
+def test_body_lengths_come_from_a_meta_json_beside_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Recordings shared with their metadata (as ../shared/data) carry the height beside them."""
+    from recordings.session import open_session
+
+    csv = _walk_csv(tmp_path / "imu.csv")
+    assert main(["import", "--sacrum", str(csv), "--out", str(tmp_path / "none")]) == 0
+    assert "warning: no --height-m" in capsys.readouterr().out
+    (tmp_path / "meta.json").write_text(json.dumps(
+        {"height_m": 1.59, "sensor_height_m": 0.964, "weight_kg": 73.0, "sampling_rate_hz": 100}))
+    assert main(["import", "--sacrum", str(csv), "--out", str(tmp_path / "meta")]) == 0
+    out = capsys.readouterr().out
+    assert "height_m 1.59, sensor_height_m 0.964 (from" in out and "no --height-m" not in out
+    assert open_session(tmp_path / "meta").athlete == {"height_m": 1.59, "sensor_height_m": 0.964}
+    assert main(["import", "--sacrum", str(csv), "--height-m", "1.7",
+                 "--out", str(tmp_path / "flag")]) == 0
+    assert open_session(tmp_path / "flag").athlete["height_m"] == 1.7

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from gait.pipeline import analyse_tables, feed_tables, finish_analysis
 from gait.stream import StreamAnalyser
@@ -182,3 +183,20 @@ def test_every_stride_ends_on_a_contact_of_its_own_foot(shared_data) -> None:
     for start, end, side in zip(st[c.STRIDE_START_S], st[c.STRIDE_END_S], st[c.SIDE], strict=True):
         assert side_at[round(start, 6)] == side
         assert side_at[round(end, 6)] in (side, c.UNKNOWN)
+
+
+def test_walking_stride_length_says_which_pendulum_it_used(shared_data) -> None:
+    tables = _trial_tables(shared_data, "HA_001_Test5_Trial1")
+    with pytest.warns(UserWarning, match="walking stride length assumes a sacrum 0.96 m"):
+        plain = analyse_tables(tables, sampling_rate_hz=FS)
+    assert plain.settings["stride_length"]["walking"]["pendulum_length_from"] == "assumed"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        given = analyse_tables(tables, sampling_rate_hz=FS, athlete={"height_m": 1.59})
+    assert not any("assumes a sacrum" in str(w.message) for w in caught)
+    walking = given.settings["stride_length"]["walking"]
+    assert walking["pendulum_length_from"] == "height_m"
+    assert walking["pendulum_length_m"] == pytest.approx(0.55 * 1.59)
+    # a shorter pendulum, shorter strides (the excursion model scales with its square root)
+    ratio = given.strides["stride_length_m"].mean() / plain.strides["stride_length_m"].mean()
+    assert ratio == pytest.approx(np.sqrt(1.59 / 1.75), rel=0.02)

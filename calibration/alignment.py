@@ -520,6 +520,11 @@ def auto_calibrate(
         ) if p[0] > f0]
         if later:
             f1 = min(f1, later[0][0])
+        if f1 - f0 < int(round(sampling_rate_hz)):
+            raise CalibrationError(
+                f"no movement after the still standing period of the {placement} sensor: "
+                "after standing still for 10 s, walk 5-10 steps"
+            )
         if placement == SACRUM:
             seg = calibrate_pelvis(
                 acc, gyr, sampling_rate_hz=sampling_rate_hz, standing=standing,

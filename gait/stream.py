@@ -122,6 +122,7 @@ from gait.stride_length_running import contact_model_speed_mps, leg_length_m, st
 from gait.strides import (
     MAX_STRIDE_TIME_S,
     STEP_TIME_TOLERANCE,
+    MetricWarning,
     angle_metrics,
     asymmetry_name,
     stride_side,
@@ -135,6 +136,9 @@ from gait.turning import (
 from stridecue import constants as c
 
 logger = logging.getLogger(__name__)
+
+#: Below this sacrum rate the analysis warns that event timing loses accuracy, Hz.
+RECOMMENDED_RATE_HZ = 100.0
 
 #: Per-sample outputs of the blocks (columns of the derived buffer).
 DERIVED = (
@@ -257,6 +261,13 @@ class StreamAnalyser:
         if not sampling_rate_hz or not sampling_rate_hz >= c.MIN_SAMPLING_RATE_HZ:
             raise ValueError(f"sampling_rate_hz must be at least {c.MIN_SAMPLING_RATE_HZ:g} Hz, "
                              f"got {sampling_rate_hz}")
+        if sampling_rate_hz < RECOMMENDED_RATE_HZ:
+            warnings.warn(
+                f"the sacrum is sampled at {sampling_rate_hz:g} Hz: contact, flight and toe-off "
+                f"times are resolved to about a sample ({1000 / sampling_rate_hz:.0f} ms), less "
+                f"finely than running contact times need; record at {RECOMMENDED_RATE_HZ:g} Hz or "
+                "more",
+                MetricWarning, stacklevel=2)
         self.settings = settings or PipelineSettings()
         self.fs = float(sampling_rate_hz)
         self.placements = tuple(placements)

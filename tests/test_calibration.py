@@ -298,3 +298,12 @@ def test_auto_calibrate_without_still_period_says_what_to_do():
     sac = s.sensors["sacrum"]
     with pytest.raises(CalibrationError, match="standing still for 10 s"):
         auto_calibrate({"sacrum": (sac.acc_mps2[60:], sac.gyr_radps[60:])}, sampling_rate_hz=FS)
+
+
+def test_standing_to_the_end_asks_for_movement() -> None:
+    """A recording that is still to its end has no functional movement: say what to do."""
+    rng = np.random.default_rng(1)
+    acc = np.tile([0.0, 0.0, 9.81], (3000, 1)) + rng.normal(0, 0.02, (3000, 3))
+    gyr = rng.normal(0, 0.002, (3000, 3))
+    with pytest.raises(CalibrationError, match="no movement after the still standing period"):
+        auto_calibrate({"sacrum": (acc, gyr)}, sampling_rate_hz=100.0)

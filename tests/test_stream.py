@@ -108,3 +108,11 @@ def test_no_event_is_reported_inside_a_sacrum_gap(demo_tables) -> None:
         st = holed.strides
         over = st[(st[c.STRIDE_START_S] < b) & (st[c.STRIDE_END_S] > a)]
         assert over["gap_crossed"].all()  # a stride over the gap is flagged
+
+
+def test_a_slow_sacrum_is_warned_about() -> None:
+    with pytest.warns(UserWarning, match="sampled at 50 Hz: contact, flight and toe-off times"):
+        StreamAnalyser(sampling_rate_hz=50.0, placements=(c.SACRUM,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        StreamAnalyser(sampling_rate_hz=100.0, placements=(c.SACRUM,))

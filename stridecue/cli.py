@@ -115,8 +115,9 @@ def _analyse_with_progress(session: Any) -> Any:
         _say(f"  note: {w}")
     gyroscope = any(q.get("has_gyroscope") for q in result.quality.get("sensors", {}).values())
     if gyroscope and result.quality.get("calibration_error"):
-        _say("  note: no calibration, so no pelvis or thigh angles: "
-             f"{result.quality['calibration_error']}")
+        _say("  note: no calibration, so no pelvis or thigh angles, and no braking, AP/ML "
+             "harmonic ratios or ML acceleration ratio (they need the body's forward and left "
+             f"axes): {result.quality['calibration_error']}")
     return result
 
 

@@ -466,7 +466,8 @@ def test_analyse_says_why_there_are_no_angles_or_strides(tmp_path, capsys) -> No
     assert main(["analyse", str(tmp_path / "s"), "--out", str(tmp_path / "o"), "--no-history",
                  "--no-report"]) == 0
     out = capsys.readouterr().out
-    assert "note: no calibration, so no pelvis or thigh angles: no still standing period" in out
+    assert "note: no calibration, so no pelvis or thigh angles, and no braking" in out
+    assert "no still standing period" in out
     assert "no strides found in 20.0 s: walking needs 4 steps in a row" in out
 
 

@@ -731,8 +731,7 @@ def session_summary(strides: pd.DataFrame, laps: pd.DataFrame, cues: pd.DataFram
         "cadence_spm_mean": mean("cadence_spm"),
         "stride_length_m_mean": mean("stride_length_m"),
         "contact_time_s_mean": mean("contact_time_s"),
-        "speed_mps_mean": (distance / duration if np.isfinite(distance) and duration > 0
-                           else mean("speed_mps")),
+        "speed_mps_mean": mean("speed_mps"),
         "thigh_angle_ic_deg_mean": mean("thigh_angle_ic_deg"),
         "pelvis_tilt_mean_deg_mean": mean("pelvis_tilt_mean_deg"),
         "hip_extension_peak_deg_mean": mean("hip_extension_peak_deg"),

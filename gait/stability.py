@@ -145,8 +145,9 @@ def regularity_at_peaks(
 ) -> list[float]:
     """Autocorrelation of ``signal`` at its peak near each of ``expected_lags`` (in samples).
 
-    For each expected lag ``e``: the lags ``ceil((1 - f) e) .. floor((1 + f) e)`` with
-    ``f = search_fraction``, at least 1; ``M = n - `` the largest of them;
+    For each expected lag ``e``: the lags ``round((1 - f) e) .. round((1 + f) e)`` with
+    ``f = search_fraction``, at least 1 (``f = 0``: the one lag ``round(e)``, a fixed-lag
+    reading); ``M = n - `` the largest of them;
     ``c(L) = sum_{i < M} x[i] x[i + L]`` with ``x`` the signal minus its mean; at the lag of the
     largest ``c(L)`` (the first one on a tie) the value
     ``c(L) / sqrt(sum_{i < M} x[i]^2 * sum_{i < M} x[i + L]^2)``, clipped to [-1, 1] against
@@ -177,8 +178,8 @@ def search_range(expected_lag: float, search_fraction: float) -> tuple[int, int]
     """First and last lag (samples) of the peak search around ``expected_lag`` (NaN: empty)."""
     if not math.isfinite(expected_lag):
         return 1, 0
-    lo = max(1, math.ceil((1.0 - search_fraction) * expected_lag))
-    return lo, math.floor((1.0 + search_fraction) * expected_lag)
+    lo = max(1, round((1.0 - search_fraction) * expected_lag))
+    return lo, round((1.0 + search_fraction) * expected_lag)
 
 
 def window_length(rows: list[Mapping[str, Any]], *, sampling_rate_hz: float) -> int:

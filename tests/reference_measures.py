@@ -119,7 +119,8 @@ def stride_stability(rows, time_s, acc_vertical_mps2, acc_forward_mps2, acc_late
     out["step_regularity"] = out["stride_regularity"] = out["ml_acc_ratio"] = math.nan
     if enough:
         times = np.array([r[c.STRIDE_TIME_S] for r in window], float)
-        lag = (float(np.nanmedian(times)) if np.isfinite(times).any() else math.nan) * sampling_rate_hz
+        median_s = float(np.nanmedian(times)) if np.isfinite(times).any() else math.nan
+        lag = median_s * sampling_rate_hz
         w0 = bounds(window[0])[0]
         seg = vt[w0:i1]
         out["step_regularity"] = regularity_at_peak(seg, lag / 2, st.regularity_search_fraction)

@@ -213,7 +213,8 @@ def test_walking_then_running_simulated(demo_result) -> None:
     first = int(running[0])
     assert (strides["activity"].iloc[:first] == c.WALKING).sum() >= m  # a walk before
     bout = strides.iloc[first : first + 40]
-    assert (bout["activity"] == c.RUNNING).all() and not bout["gap_crossed"].any()
+    assert (bout["activity"] == c.RUNNING).all()
+    assert not bout["gap_crossed"].any()
     for column in ("step_regularity", "stride_regularity"):
         values = bout[column].to_numpy()
         assert np.isnan(values[: m - 1]).all(), column
@@ -221,7 +222,8 @@ def test_walking_then_running_simulated(demo_result) -> None:
     for column in ("step_regularity", "stride_regularity", "ml_acc_ratio"):
         values = strides[column].to_numpy()
         values = values[np.isfinite(values)]
-        assert len(values) > 300 and (np.abs(values) <= 1).all()
+        assert len(values) > 300
+        assert (np.abs(values) <= 1).all()
 
 
 def _pulses(t_s: np.ndarray, period_s: float) -> np.ndarray:
@@ -258,4 +260,5 @@ def test_regularity_stays_within_one_when_the_ends_are_quieter() -> None:
     old = float(np.dot(x[:-n], x[n:])) / (len(x) - n) / (float(np.dot(x, x)) / len(x))
     assert old > 1.01
     step, stride = gs.regularity_at_peaks(x, (n / 2, n), 0.25)
-    assert 0.95 < stride <= 1.0 and 0.95 < step <= 1.0
+    assert 0.95 < stride <= 1.0
+    assert 0.95 < step <= 1.0

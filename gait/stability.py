@@ -7,6 +7,25 @@ function here returns its settings beside its values, and the analysis writes th
 All windowed measures use *trailing* windows of strides (the stride itself and the ones before
 it), so the live session can compute them as each stride ends and they equal the batch values.
 
+Window
+------
+The window of a stride is the stride and the strides before it, back to (not including) the
+first one that breaks the bout as it is known when the stride ends (:func:`window_length`):
+
+- a stride of another activity (walking and running are not mixed);
+- a stride that crossed a gap (``gap_crossed``): its samples are partly held, not measured, so
+  the window starts after it; a gap-crossed newest stride has an empty window (its stability
+  columns are NaN, like its other metrics);
+- a stride that ends more than half a sample before the next one starts: the strides no longer
+  cover the signal between them (a pause, a turn or shuffle the stride checks rejected, a step
+  over the stride-time limit). Overlapping strides (one per contact) and strides that touch
+  (one stride missing in between) keep the window going, so every sample of the window lies in
+  one of its strides and every step in it passed the stride checks.
+
+At most ``window_strides`` of them are used; with fewer than ``min_window_strides`` every
+windowed measure is NaN. The signal used is the one from the first window stride's start to
+the newest stride's end, nothing before it.
+
 Measures
 --------
 ``pelvis_rotation_sd_deg`` / ``pelvis_rotation_cv``
@@ -17,8 +36,20 @@ Measures
     RMS of the medio-lateral acceleration over RMS of the 3-D acceleration (gravity removed) in
     the trailing window's samples.
 ``step_regularity`` / ``stride_regularity``
-    Unbiased autocorrelation of the vertical acceleration at the lag of one step / one stride
-    (Moe-Nilssen & Helbostad 2004), over the trailing window's samples.
+    Autocorrelation of the vertical acceleration at its peak near the lag of one step / one
+    stride (Moe-Nilssen & Helbostad 2004: the first dominant peak is the step, the second the
+    stride), over the window's samples (:func:`regularity_at_peaks`). The expected stride lag is
+    the window's median stride time, the step lag half of it; the peak is the largest
+    autocorrelation within ``+-regularity_search_fraction`` (25 %) of the expected lag. At each
+    lag ``L`` of a search range the same number of products is summed,
+    ``c(L) = sum_{i < M} x[i] x[i + L]`` with ``M`` the window's samples minus the range's
+    largest lag and ``x`` the window's signal minus its mean (an unbiased estimate: every lag
+    averages ``M`` products); the value at the peak is ``c(L)`` over the root of the two
+    segments' energies, ``sum_{i < M} x[i]^2`` and ``sum_{i < M} x[i + L]^2``. That is the
+    correlation coefficient of the window with itself shifted by one step / stride and lies in
+    [-1, 1] (Cauchy-Schwarz); dividing by the whole window's variance instead exceeds 1 when the
+    overlapping part carries more power than the window (an amplitude that grows or fades, as
+    at the start of a run). NaN when a sample of the window is missing.
 ``harmonic_ratio_vt`` / ``harmonic_ratio_ap`` / ``harmonic_ratio_ml``
     Per stride: sum of even over odd harmonic amplitudes (odd over even for ML) of the first 20
     harmonics of the stride-long signal (Menz et al. 2003).
@@ -26,8 +57,9 @@ Measures
     Short-term local divergence exponent (Rosenstein's algorithm) of the vertical acceleration,
     time-normalised to 100 samples per stride, embedding dimension 5 with a delay of 10 samples,
     slope of the mean log divergence over 0 to 0.5 stride, per stride; computed on the trailing
-    30 strides of one foot every 20 strides of that foot, following every 4th reference point
-    (Bruijn et al. 2013 settings otherwise).
+    30 strides of one foot (every second stride of the trailing 59, which must all lie in the
+    newest stride's window) every 40 strides (20 of each foot), following every 4th reference
+    point (Bruijn et al. 2013 settings otherwise); NaN while the window is shorter.
 """
 
 from __future__ import annotations
@@ -59,10 +91,24 @@ class StabilitySettings:
     lde_every_strides: int = 40
     lde_theiler_strides: float = 0.5
     lde_reference_step: int = 4
+    regularity_search_fraction: float = 0.25
 
-    def as_dict(self) -> dict[str, float | int]:
-        """JSON-serialisable form."""
-        return asdict(self)
+    def as_dict(self) -> dict[str, float | int | str]:
+        """JSON-serialisable form, with the rules that have no setting stated in words."""
+        return {**asdict(self), "window_rule": WINDOW_RULE, "regularity_rule": REGULARITY_RULE}
+
+
+WINDOW_RULE = (
+    "trailing strides of the newest stride's activity, back to the first stride of another "
+    "activity, crossed by a gap, or ending more than half a sample before the next one starts "
+    "(a pause or strides missing); at most window_strides, NaN under min_window_strides"
+)
+REGULARITY_RULE = (
+    "largest autocorrelation of the window's vertical acceleration within "
+    "+-regularity_search_fraction of the step lag (median stride time / 2) and of the stride lag "
+    "(median stride time); the same number of products at every lag of a range; normalised by "
+    "the energies of the two overlapping segments, so within [-1, 1]"
+)
 
 
 def harmonic_ratios(
@@ -94,26 +140,67 @@ def harmonic_ratios(
     return out
 
 
-def autocorrelations_at(signal: np.ndarray, lags: tuple[int, ...]) -> list[float]:
-    """Unbiased, normalised autocorrelation of a signal at each of ``lags`` (NaN samples dropped).
+def regularity_at_peaks(
+    signal: np.ndarray, expected_lags: tuple[float, ...], search_fraction: float
+) -> list[float]:
+    """Autocorrelation of ``signal`` at its peak near each of ``expected_lags`` (in samples).
 
-    ``r(lag) = sum(x[i] x[i + lag]) / (n - lag) / (sum(x[i]^2) / n)`` with ``x`` the finite
-    samples minus their mean; NaN for a lag outside ``1 .. n - 2`` and for a constant signal.
+    For each expected lag ``e``: the lags ``round((1 - f) e) .. round((1 + f) e)`` with
+    ``f = search_fraction``, at least 1 (``f = 0``: the one lag ``round(e)``, a fixed-lag
+    reading); ``M = n - `` the largest of them;
+    ``c(L) = sum_{i < M} x[i] x[i + L]`` with ``x`` the signal minus its mean; at the lag of the
+    largest ``c(L)`` (the first one on a tie) the value
+    ``c(L) / sqrt(sum_{i < M} x[i]^2 * sum_{i < M} x[i + L]^2)``, clipped to [-1, 1] against
+    rounding. NaN for every lag when a sample is not finite or the signal is constant, and for
+    a lag whose range is empty or leaves ``M < 2``.
     """
-    x = signal[np.isfinite(signal)]
-    n = len(x)
-    out = [math.nan] * len(lags)
-    usable = [k for k, lag in enumerate(lags) if 0 < lag < n - 1]
-    if not usable:
+    n = len(signal)
+    out = [math.nan] * len(expected_lags)
+    if not n or not np.isfinite(signal).all():
         return out
-    x = x - float(np.add.reduce(x)) / n
-    var = float(np.dot(x, x)) / n
-    if var <= 0:
-        return out
-    for k in usable:
-        lag = lags[k]
-        out[k] = float(np.dot(x[:-lag], x[lag:])) / (n - lag) / var
+    x = signal - float(np.add.reduce(signal)) / n
+    for k, expected in enumerate(expected_lags):
+        lo, hi = search_range(expected, search_fraction)
+        m = n - hi
+        if hi < lo or m < 2:
+            continue
+        head = x[:m]
+        c_lag = np.correlate(x[lo : hi + m], head, mode="valid")
+        best = int(np.argmax(c_lag))
+        lag = lo + best
+        energy = float(np.dot(head, head)) * float(np.dot(x[lag : lag + m], x[lag : lag + m]))
+        if energy > 0:
+            out[k] = min(1.0, max(-1.0, float(c_lag[best]) / math.sqrt(energy)))
     return out
+
+
+def search_range(expected_lag: float, search_fraction: float) -> tuple[int, int]:
+    """First and last lag (samples) of the peak search around ``expected_lag`` (NaN: empty)."""
+    if not math.isfinite(expected_lag):
+        return 1, 0
+    lo = max(1, round((1.0 - search_fraction) * expected_lag))
+    return lo, round((1.0 + search_fraction) * expected_lag)
+
+
+def window_length(rows: list[Mapping[str, Any]], *, sampling_rate_hz: float) -> int:
+    """Number of trailing strides of ``rows`` that form the newest stride's window.
+
+    Counted back from the newest stride while the stride has the newest one's activity, did not
+    cross a gap, and ends no more than half a sample before the start of the stride after it
+    (see the module docs); 0 when the newest stride crossed a gap.
+    """
+    newest = rows[-1]
+    tolerance_s = 0.5 / sampling_rate_hz
+    count = 0
+    next_start_s = -math.inf  # the newest stride has none after it
+    for row in reversed(rows):
+        if row.get("gap_crossed", False) or row["activity"] != newest["activity"]:
+            break
+        if row[c.STRIDE_END_S] + tolerance_s < next_start_s:
+            break
+        count += 1
+        next_start_s = row[c.STRIDE_START_S]
+    return count
 
 
 def _nearest_outside_window(
@@ -282,21 +369,21 @@ def _lde_update(
     settings: StabilitySettings,
     stride_number: int,
     lde_last: float,
+    window: int,
     exponent: Callable[[list[Mapping[str, Any]]], float],
 ) -> float:
     """The LDE in force after the newest stride of ``rows``.
 
-    On one foot's non-overlapping strides of one activity: NaN unless the trailing
-    ``2 (lde_window_strides - 1) + 1`` strides start with the newest one's activity;
+    On one foot's non-overlapping strides of one window: NaN unless the newest stride's window
+    (``window`` trailing strides) holds the trailing ``2 (lde_window_strides - 1) + 1``;
     ``exponent`` of every second of them (the newest one's foot) every ``lde_every_strides``
     strides; else ``lde_last``.
     """
     lw = settings.lde_window_strides
-    series = rows[-(2 * (lw - 1) + 1) :]
-    if len(series) < 2 * (lw - 1) + 1 or series[0]["activity"] != rows[-1]["activity"]:
+    if window < 2 * (lw - 1) + 1:
         return math.nan
     if (stride_number + 1) % settings.lde_every_strides == 0:
-        return exponent(series[::2])
+        return exponent(rows[-(2 * (lw - 1) + 1) :: 2])
     return lde_last
 
 
@@ -318,9 +405,11 @@ def stride_stability(
     ----------
     rows
         The trailing strides of the session in stride order, the newest last (at least
-        ``2 * lde_window_strides`` before it when the session has them).
+        ``2 * lde_window_strides`` before it when the session has them), with their
+        ``activity`` and, where known, ``gap_crossed``.
     time_s, acc_vertical_mps2, acc_forward_mps2, acc_lateral_mps2
-        Samples covering ``rows`` (forward/lateral all-NaN without orientation).
+        Samples covering the newest stride's window (forward/lateral all-NaN without
+        orientation).
     stride_number
         0-based number of the newest stride in the session (the LDE is updated every
         ``lde_every_strides``).
@@ -334,16 +423,19 @@ def stride_stability(
     """
     st = settings
     row = rows[-1]
-    window = rows[-st.window_strides :]
+    length = window_length(rows, sampling_rate_hz=sampling_rate_hz)
+    window = rows[len(rows) - min(length, st.window_strides) :]
+    enough = len(window) >= st.min_window_strides
     out: dict[str, float] = {}
     for column in ("pelvis_rotation_range_deg", "pelvis_obliquity_range_deg"):
         base = column.removesuffix("_deg").removesuffix("_range")
         out[f"{base}_sd_deg"], out[f"{base}_cv"] = _sd_cv(
-            [r.get(column, math.nan) for r in window], st.min_window_strides
+            [r.get(column, math.nan) for r in window] if enough else [], st.min_window_strides
         )
     t = time_s
     i0, i1, w0 = np.searchsorted(
-        t, (row[c.STRIDE_START_S], row[c.STRIDE_END_S], window[0][c.STRIDE_START_S])
+        t, (row[c.STRIDE_START_S], row[c.STRIDE_END_S], window[0][c.STRIDE_START_S] if window
+            else row[c.STRIDE_START_S])
     ).tolist()
     vt = acc_vertical_mps2
     # The window's samples, rows vertical, forward, lateral; the stride is its end.
@@ -353,15 +445,14 @@ def stride_stability(
     for name, value in zip(("vt", "ap", "ml"), ratios, strict=True):
         out[f"harmonic_ratio_{name}"] = value
     out["step_regularity"] = out["stride_regularity"] = out["ml_acc_ratio"] = math.nan
-    times = [r[c.STRIDE_TIME_S] for r in window]
-    if len(window) >= st.min_window_strides and any(math.isfinite(x) for x in times):
-        lag = int(round(nan_median(times) * sampling_rate_hz))
-        out["step_regularity"], out["stride_regularity"] = autocorrelations_at(
-            acc[0], (lag // 2, lag)
+    if enough:
+        lag = nan_median([r[c.STRIDE_TIME_S] for r in window]) * sampling_rate_hz
+        out["step_regularity"], out["stride_regularity"] = regularity_at_peaks(
+            acc[0], (lag / 2, lag), st.regularity_search_fraction
         )
         out["ml_acc_ratio"] = ml_acc_ratio(acc)
     lde = _lde_update(
-        rows, st, stride_number, lde_last,
+        rows, st, stride_number, lde_last, length,
         lambda strides: local_divergence_exponent(
             vt, np.searchsorted(t, [(r[c.STRIDE_START_S], r[c.STRIDE_END_S]) for r in strides]), st
         ),

@@ -57,8 +57,8 @@ where a piece happened to end:
    :func:`gait.strides.build_strides` with a causal local step-time median; per-stride metrics from
    the block outputs over the stride (:func:`gait.strides.angle_metrics`,
    :func:`gait.strides.trunk_metrics`), asymmetry against the other side's latest stride,
-   stability over trailing windows of strides, data quality (a stride over a gap is flagged and
-   its metrics blanked); then the cue engine.
+   stability over trailing windows of the stride's own bout (:mod:`gait.stability`), data
+   quality (a stride over a gap is flagged and its metrics blanked); then the cue engine.
 6. **Finish** (end of the session, the same for both): laps from key presses or double taps
    (detected in blocks of ``tap_block_s`` with ``tap_context_s`` of history), running stride
    length scaled from a marked lap, lap numbers, bouts (block labels merged into bouts of at least

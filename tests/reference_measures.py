@@ -21,7 +21,13 @@ from scipy import signal as sps
 from gait.activity import _STEP_HZ, _label, _window_bounds
 from gait.events_walking import vertical_acceleration
 from gait.signal import filtfilt_butter
-from gait.stability import StabilitySettings, _lde_update, _neighbour_pairs
+from gait.stability import (
+    StabilitySettings,
+    _lde_update,
+    _neighbour_pairs,
+    search_range,
+    window_length,
+)
 from stridecue import constants as c
 from stridecue.constants import GRAVITY_MPS2, STILL
 
@@ -38,17 +44,19 @@ def harmonic_ratio(signal: np.ndarray, *, harmonics: int, odd_over_even: bool) -
     return float(num / den) if den > 0 else math.nan
 
 
-def autocorrelation_at(signal: np.ndarray, lag: int) -> float:
-    """Unbiased, normalised autocorrelation of a signal at one lag."""
-    x = signal[np.isfinite(signal)]
-    n = len(x)
-    if lag <= 0 or lag >= n - 1:
+def regularity_at_peak(signal: np.ndarray, expected_lag: float, search_fraction: float) -> float:
+    """Autocorrelation at its peak near one expected lag: one correlation per lag searched."""
+    n = len(signal)
+    lo, hi = search_range(expected_lag, search_fraction)
+    m = n - hi
+    if not n or not np.isfinite(signal).all() or hi < lo or m < 2:
         return math.nan
-    x = x - x.mean()
-    var = np.dot(x, x) / n
-    if var <= 0:
-        return math.nan
-    return float(np.dot(x[:-lag], x[lag:]) / (n - lag) / var)
+    x = signal - np.sum(signal) / n
+    sums = [float(np.correlate(x[lag : lag + m], x[:m])[0]) for lag in range(lo, hi + 1)]
+    best = sums.index(max(sums))
+    lag = lo + best
+    energy = float(np.dot(x[:m], x[:m])) * float(np.dot(x[lag : lag + m], x[lag : lag + m]))
+    return float(np.clip(sums[best] / np.sqrt(energy), -1.0, 1.0)) if energy > 0 else math.nan
 
 
 def local_divergence_exponent(
@@ -82,12 +90,16 @@ def stride_stability(rows, time_s, acc_vertical_mps2, acc_forward_mps2, acc_late
     """:func:`gait.stability.stride_stability`, one numpy call per quantity and signal."""
     st = settings
     row = rows[-1]
+    length = window_length(rows, sampling_rate_hz=sampling_rate_hz)
+    window = rows[len(rows) - min(length, st.window_strides) :]
+    enough = len(window) >= st.min_window_strides
     out: dict[str, float] = {}
     for column in ("pelvis_rotation_range_deg", "pelvis_obliquity_range_deg"):
-        vals = np.array([r.get(column, math.nan) for r in rows[-st.window_strides :]], float)
+        vals = np.array([r.get(column, math.nan) for r in window], float)
         vals = vals[np.isfinite(vals)]
         base = column.removesuffix("_deg").removesuffix("_range")
-        sd = float(np.std(vals, ddof=1)) if len(vals) >= st.min_window_strides else math.nan
+        sd = (float(np.std(vals, ddof=1)) if enough and len(vals) >= max(st.min_window_strides, 2)
+              else math.nan)
         mean = float(np.mean(vals)) if len(vals) else math.nan
         out[f"{base}_sd_deg"] = sd
         out[f"{base}_cv"] = sd / abs(mean) if mean else math.nan
@@ -104,15 +116,15 @@ def stride_stability(rows, time_s, acc_vertical_mps2, acc_forward_mps2, acc_late
             harmonic_ratio(seg, harmonics=st.harmonics, odd_over_even=name == "ml")
             if len(seg) and np.isfinite(seg).all() else math.nan
         )
-    window = rows[-st.window_strides :]
     out["step_regularity"] = out["stride_regularity"] = out["ml_acc_ratio"] = math.nan
-    times = np.array([r[c.STRIDE_TIME_S] for r in window], float)
-    if len(window) >= st.min_window_strides and np.isfinite(times).any():
+    if enough:
+        times = np.array([r[c.STRIDE_TIME_S] for r in window], float)
+        median_s = float(np.nanmedian(times)) if np.isfinite(times).any() else math.nan
+        lag = median_s * sampling_rate_hz
         w0 = bounds(window[0])[0]
         seg = vt[w0:i1]
-        lag = int(round(float(np.nanmedian(times)) * sampling_rate_hz))
-        out["step_regularity"] = autocorrelation_at(seg, lag // 2)
-        out["stride_regularity"] = autocorrelation_at(seg, lag)
+        out["step_regularity"] = regularity_at_peak(seg, lag / 2, st.regularity_search_fraction)
+        out["stride_regularity"] = regularity_at_peak(seg, lag, st.regularity_search_fraction)
         if np.isfinite(ml[w0:i1]).any() and np.isfinite(ap[w0:i1]).any():
             mlw = ml[w0:i1] - np.nanmean(ml[w0:i1])
             apw = ap[w0:i1] - np.nanmean(ap[w0:i1])
@@ -120,8 +132,9 @@ def stride_stability(rows, time_s, acc_vertical_mps2, acc_forward_mps2, acc_late
             total = np.sqrt(np.nanmean(mlw**2 + apw**2 + vtw**2))
             ratio = float(np.sqrt(np.nanmean(mlw**2)) / total) if total > 0 else math.nan
             out["ml_acc_ratio"] = ratio
-    lde = _lde_update(rows, st, stride_number, lde_last, lambda strides: local_divergence_exponent(
-        vt, np.array([bounds(r) for r in strides]), st))
+    lde = _lde_update(rows, st, stride_number, lde_last, length,
+                      lambda strides: local_divergence_exponent(
+                          vt, np.array([bounds(r) for r in strides]), st))
     out["lde_per_stride"] = lde
     return out, lde
 

@@ -409,3 +409,12 @@ def test_report_header_names_the_session_not_its_whole_metadata(demo_session, de
     # ingest statistics, lap marks and the simulator's plan stay in session.json
     for key in ("packets_received", "stats", "simulation", "format version"):
         assert key not in header
+
+
+def test_settings_groups_are_shown_whole() -> None:
+    r = make_result(seed=3)
+    rule = "a window holds only the newest stride's bout and activity, " * 6  # > 200 characters
+    r.settings["stability"] = {"window_strides": 20, "window_rule": rule}
+    text = build_report_html(r)
+    assert "stability.window_rule" in text and rule.strip() in text
+    assert "stability.window_strides" in text

@@ -212,6 +212,18 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def _setting_rows(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """One row per setting; a group of settings (a mapping) gives one row per member, so that
+    the stated rules (e.g. ``stability.window_rule``) are shown whole."""
+    rows = []
+    for key, value in settings.items():
+        if isinstance(value, Mapping) and value:
+            rows.extend((f"{key}.{k}", _short(v)) for k, v in value.items())
+        else:
+            rows.append((str(key), _short(value)))
+    return rows
+
+
 def _plot_or_missing(plot_id: str, title: str, svg: str | None, caption: str) -> str:
     if svg is None:
         return (f'<figure class="plot plot-missing" id="{plot_id}"><p class="not-measured">'
@@ -382,8 +394,7 @@ def build_report_html(
                             "SRC floor": m.floor,
                             "better": {-1: "lower", 1: "higher", 0: "-"}[m.better]}
                            for m in fnd.KEY_MEASURES])
-    settings = pd.DataFrame({"setting": list(result.settings),
-                             "value": [_short(v) for v in result.settings.values()]})
+    settings = pd.DataFrame(_setting_rows(result.settings), columns=["setting", "value"])
     parts.append(
         '<section id="method"><h2>Method</h2><p>Smallest real change between two groups of '
         "strides (e.g. lap 1 and lap 2): SRC = max(1.96 &middot; &radic;(SD<sub>a</sub>&sup2;/"

@@ -413,7 +413,7 @@ def test_report_header_names_the_session_not_its_whole_metadata(demo_session, de
 
 def test_settings_groups_are_shown_whole() -> None:
     r = make_result(seed=3)
-    rule = "a window holds only the newest stride's bout and activity, " * 6  # > 200 characters
+    rule = "a window holds only strides of the newest stride bout and activity; " * 6  # > 200
     r.settings["stability"] = {"window_strides": 20, "window_rule": rule}
     text = build_report_html(r)
     assert "stability.window_rule" in text and rule.strip() in text

@@ -117,6 +117,10 @@ def _analyse_with_progress(session: Any) -> Any:
     if gyroscope and result.quality.get("calibration_error"):
         _say("  note: no calibration, so no pelvis or thigh angles: "
              f"{result.quality['calibration_error']}")
+    from stridecue.report.findings import out_of_sync_lines
+
+    for line in out_of_sync_lines(result.quality):
+        _say(f"  warning: {line}")
     return result
 
 
@@ -228,7 +232,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         session = import_csv_session(
-            files, Path(args.out), units=ImportUnits(args.acc_unit, args.gyr_unit), athlete=athlete
+            files, Path(args.out), units=ImportUnits(args.acc_unit, args.gyr_unit), athlete=athlete,
+            correct_sync=not args.no_sync_correction,
         )
     for w in caught:
         _say(f"warning: {w.message}")
@@ -551,6 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leg-length-m", type=float, help="leg length (hip to floor), metres")
     p.add_argument("--lap-distance-m", type=float, help="distance of one marked lap, metres (default 400)")
     p.add_argument("--athlete", help="athlete name (for the history)")
+    p.add_argument("--no-sync-correction", action="store_true",
+                   help="keep a thigh file's times even when its clock is measured out of sync "
+                   "with the sacrum's (by default they are corrected in the session)")
     p.add_argument("--out", required=True, metavar="SESSION", help="new session folder to create")
     p.set_defaults(func=cmd_import)
 

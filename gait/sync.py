@@ -84,8 +84,8 @@ MIN_VALID_FRACTION = 0.95
 #: The transients must reach this RMS (band-passed magnitude) at both sensors, m/s^2.
 MIN_TRANSIENT_RMS_MPS2 = 0.5
 #: An offset larger than this (anywhere in the session) is "out of sync", ms. At the thigh's
-#: angular velocity around initial contact in running (about 150-300 deg/s, see
-#: ``bench/results/sync.md``) 10 ms moves ``thigh_angle_ic_deg`` by 1.5-3 deg.
+#: angular velocity at initial contact in running (280 deg/s on the simulator, see
+#: ``bench/results/sync.md``) 10 ms moves ``thigh_angle_ic_deg`` by 2.8 deg.
 THRESHOLD_MS = 10.0
 
 #: Method string stored with every estimate.

@@ -122,7 +122,6 @@ from gait.signal import (
 from gait.stability import StabilitySettings, stride_stability
 from gait.stride_length import walking_stride_length_m
 from gait.stride_length_running import contact_model_speed_mps, leg_length_m, stride_yaw_rate_radps
-from gait.sync import SyncTracker
 from gait.strides import (
     MAX_STRIDE_TIME_S,
     STEP_TIME_TOLERANCE,
@@ -130,6 +129,7 @@ from gait.strides import (
     asymmetry_name,
     trunk_metrics,
 )
+from gait.sync import SyncTracker
 from gait.turning import (
     causal_centripetal_from_forward_mps2,
     remove_centripetal_acceleration,

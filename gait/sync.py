@@ -135,7 +135,8 @@ class SyncEstimate:
         """The offset (s) at session times ``time_s`` (0 when unknown)."""
         if not math.isfinite(self.offset_s):
             return 0.0 * np.asarray(time_s, float)
-        return self.offset_s + self.drift_ppm * 1e-6 * (np.asarray(time_s, float) - self.reference_time_s)
+        since = np.asarray(time_s, float) - self.reference_time_s
+        return self.offset_s + self.drift_ppm * 1e-6 * since
 
     def as_dict(self) -> dict[str, Any]:
         """The ``quality["sensors"][placement]["sync"]`` entry (JSON-serialisable)."""
@@ -143,7 +144,8 @@ class SyncEstimate:
         return {
             "offset_ms": round(1e3 * self.offset_s, 2) if known else None,
             "drift_ppm": round(self.drift_ppm, 1) if known else None,
-            "precision_ms": round(1e3 * self.precision_s, 2) if math.isfinite(self.precision_s) else None,
+            "precision_ms": (round(1e3 * self.precision_s, 2)
+                             if math.isfinite(self.precision_s) else None),
             "max_abs_offset_ms": round(1e3 * self.max_abs_offset_s, 2) if known else None,
             "windows": self.windows,
             "verdict": self.verdict,
@@ -256,8 +258,9 @@ class SyncTracker:
         fs, L = float(self.sampling_rate_hz), self._lag
         moving = [w for w in self.windows_ if w.fine.any()]
         if len(moving) < MIN_WINDOWS:
+            need_s = MIN_WINDOWS * WINDOW_S
             return SyncEstimate(windows=len(moving),
-                                reason=f"less than {MIN_WINDOWS * WINDOW_S:g} s of running seen by both sensors")
+                                reason=f"less than {need_s:g} s of running seen by both sensors")
         coarse = _coarse_lag(self._env, fs=fs, max_lag=L)
         if coarse is None:
             return SyncEstimate(reason="no start, stop or pace change to align the sensors on")

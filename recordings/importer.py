@@ -931,7 +931,8 @@ def _check_sync(files: Mapping[str, Path], read: Mapping[str, ImportedFile], *,
         name = Path(files[placement]).name
         if est.verdict == "unknown":
             messages.append(f"{name}: could not check that the {placement} clock is in sync with "
-                            f"the sacrum's ({est.reason}); make sure both recorders share one clock")
+                            f"the sacrum's ({est.reason}); make sure both recorders share one "
+                            "clock")
             continue
         if est.verdict != "out of sync":
             continue

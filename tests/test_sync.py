@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gait.sync import MIN_DRIFT_SPAN_S, THRESHOLD_MS, SyncTracker, estimate_clock_offset
 from gait.grid import SensorGrid
+from gait.sync import MIN_DRIFT_SPAN_S, THRESHOLD_MS, SyncTracker, estimate_clock_offset
 from stridecue import constants as c
 
 #: Stated precision of the offset on the simulator (ms; bench/results/sync.md): the thigh sees
@@ -62,7 +61,8 @@ def _estimate(sim, offset_s: float, drift_ppm: float = 0.0, *, thigh_acc=None):
 
 @pytest.mark.parametrize("offset_ms", [0.0, 5.0, 20.0, 100.0, 250.0, -250.0])
 @pytest.mark.parametrize("drift_ppm", [0.0, 50.0, -50.0, 200.0])
-def test_offset_and_drift_recovered_on_the_simulator(sim, offset_ms: float, drift_ppm: float) -> None:
+def test_offset_and_drift_recovered_on_the_simulator(sim, offset_ms: float,
+                                                     drift_ppm: float) -> None:
     est = _estimate(sim, 1e-3 * offset_ms, drift_ppm)
     true_ms = offset_ms + 1e-3 * drift_ppm * est.reference_time_s
     assert abs(1e3 * est.offset_s - true_ms) < PRECISION_MS
@@ -76,7 +76,8 @@ def test_offset_and_drift_recovered_on_the_simulator(sim, offset_ms: float, drif
 
 def test_short_running_gives_no_drift(sim_short) -> None:
     est = _estimate(sim_short, 0.02, 200.0)
-    assert est.span_s < MIN_DRIFT_SPAN_S and est.drift_ppm == 0.0
+    assert est.span_s < MIN_DRIFT_SPAN_S
+    assert est.drift_ppm == 0.0
     assert abs(1e3 * est.offset_s - (20.0 + 0.2 * est.reference_time_s)) < PRECISION_MS
 
 
@@ -85,7 +86,8 @@ def test_unknown_without_running_or_matching_transients(sim) -> None:
 
     short = simulate(_plan(run_s=30.0), seed=5, with_angles=False)
     est = _estimate(short, 0.25)
-    assert est.verdict == "unknown" and "running" in est.reason
+    assert est.verdict == "unknown"
+    assert "running" in est.reason
     assert est.as_dict()["offset_ms"] is None
     rng = np.random.default_rng(0)
     noise = c.GRAVITY_MPS2 * np.array([0, 0, 1.0]) + 3.0 * rng.standard_normal(
@@ -133,7 +135,8 @@ def imported(sim_short, tmp_path_factory):
     d = tmp_path_factory.mktemp("sync")
     sac = _csv(d / "sacrum.csv", sim.sensors[c.SACRUM])
     out = {}
-    for name, shift, correct in (("in_sync", 0.0, True), ("late", 0.25, True), ("kept", 0.25, False)):
+    cases = (("in_sync", 0.0, True), ("late", 0.25, True), ("kept", 0.25, False))
+    for name, shift, correct in cases:
         # a thigh gap of 1.5 s in the running (the sacrum has none)
         thigh = _csv(d / f"thigh_{name}.csv", sim.sensors[c.THIGH_LEFT], shift,
                      drop=(60.0 + shift, 61.5 + shift))
@@ -172,10 +175,12 @@ def test_analysis_reports_an_uncorrected_thigh_and_the_report_shows_it(imported)
     session, result, messages, _ = imported["kept"]
     assert any("not corrected" in m for m in messages)
     sync = result.quality["sensors"][c.THIGH_LEFT]["sync"]
-    assert sync["verdict"] == "out of sync" and abs(sync["offset_ms"] - 250.0) < PRECISION_MS
+    assert sync["verdict"] == "out of sync"
+    assert abs(sync["offset_ms"] - 250.0) < PRECISION_MS
     assert sync["threshold_ms"] == THRESHOLD_MS
     lines = out_of_sync_lines(result.quality)
-    assert len(lines) == 1 and "thigh left" in lines[0]
+    assert len(lines) == 1
+    assert "thigh left" in lines[0]
     assert f"{sync['max_abs_offset_ms']:.0f} ms out of sync" in lines[0]
     findings = quality_findings(result.strides, result.quality)
     assert [f.text for f in findings if "out of sync" in f.text] == lines
@@ -189,7 +194,8 @@ def test_stride_names_the_thigh_gap(imported) -> None:
     strides = imported["in_sync"][1].strides
     gap = strides["gap_sensors"].fillna("") == c.THIGH_LEFT
     inside = (strides["end_s"] > 60.0) & (strides["start_s"] < 61.5)
-    assert gap.any() and (gap == inside).all()
+    assert gap.any()
+    assert (gap == inside).all()
     assert not strides.loc[gap, "gap_crossed"].any()
     left = gap & (strides["side"] == c.LEFT)
     assert strides.loc[left, "thigh_excursion_deg"].isna().all()  # what the column explains

@@ -25,6 +25,7 @@ ORDER = [
     ("events_running", "Running events on sacrum-running (force plate)"),
     ("events_running_speed", "Running-event detector and side votes: speed in the stream"),
     ("events_thigh", "Thigh-refined running events (simulator only)"),
+    ("sync", "Sensor sync: thigh clock offset from the contact transients (simulator only)"),
     ("walking", "Walking events, cadence and stride length on lowerback-walking"),
     ("walking_heldout", "Walking on a held-out person (MS_001) and open-source detectors"),
     ("stride_length_running", "Running stride length"),

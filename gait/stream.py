@@ -58,7 +58,11 @@ where a piece happened to end:
    the block outputs over the stride (:func:`gait.strides.angle_metrics`,
    :func:`gait.strides.trunk_metrics`), asymmetry against the other side's latest stride,
    stability over trailing windows of the stride's own bout (:mod:`gait.stability`), data
-   quality (a stride over a gap is flagged and its metrics blanked); then the cue engine.
+   quality (a stride over a sacrum gap is flagged ``gap_crossed`` and its metrics blanked;
+   ``gap_sensors`` names the other sensors with a gap within the stride, whose metrics are
+   blank); then the cue engine. Each non-sacrum sensor's clock is checked against the sacrum's
+   on fixed 10 s windows of the grid (:class:`gait.sync.SyncTracker`, reported by
+   :meth:`StreamAnalyser.quality`).
 6. **Finish** (end of the session, the same for both): laps from key presses or double taps
    (detected in blocks of ``tap_block_s`` with ``tap_context_s`` of history), running stride
    length scaled from a marked lap, lap numbers, bouts (block labels merged into bouts of at least
@@ -128,6 +132,7 @@ from gait.strides import (
     stride_side,
     trunk_metrics,
 )
+from gait.sync import SyncTracker
 from gait.turning import (
     causal_centripetal_from_forward_mps2,
     remove_centripetal_acceleration,
@@ -145,7 +150,7 @@ DERIVED = (
     c.PELVIS_TILT_DEG, c.PELVIS_OBLIQUITY_DEG, c.PELVIS_ROTATION_DEG,
     "thigh_angle_left_deg", "thigh_angle_right_deg", "hip_flexion_left_deg", "hip_flexion_right_deg",
     "vertical_mps2", "forward_mps2", "left_mps2", "yaw_rate_radps",
-    "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "valid",
+    "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "valid", "valid_thigh_left", "valid_thigh_right",
 )
 _D = {name: k for k, name in enumerate(DERIVED)}
 _ANGLE_NAMES = DERIVED[:7]
@@ -292,6 +297,7 @@ class StreamAnalyser:
         self.origin_s: float | None = None
         self._grids: dict[str, SensorGrid] = {}
         self._level1: dict[str, Ring] = {}  # per sensor: grid rows (7 cols) + q (4 cols)
+        self._sync: dict[str, SyncTracker] = {}  # per non-sacrum sensor: its clock vs the sacrum's
         self._orient: dict[str, OrientationEstimator] = {}
         self._n = 0  # grid points decided for every sensor
         # Turn compensation (level-1 columns 7:11 = the orientation the blocks use, 11:15 = first
@@ -370,6 +376,8 @@ class StreamAnalyser:
                 self._grids[p] = SensorGrid(origin_s=self.origin_s, sampling_rate_hz=self.fs,
                                             sensor_rate_hz=self.sensor_rates_hz.get(p))
                 self._level1[p] = Ring(15)
+                if p != c.SACRUM:
+                    self._sync[p] = SyncTracker(sampling_rate_hz=self.fs, origin_s=self.origin_s)
             for early in self._early:
                 self._grids[early[0]].add(*early[1:])
             self._early = []
@@ -419,8 +427,9 @@ class StreamAnalyser:
                 return new_rows, self.cues[n_cues:]
 
     def _extend_grid(self, n: int) -> None:
+        taken = {}
         for p, g in self._grids.items():
-            rows = g.take(n)
+            rows = taken[p] = g.take(n)
             if p not in self._orient and g.has_gyroscope:
                 method = self.settings.orientation_method
                 self._orient[p] = OrientationEstimator(sampling_rate_hz=self.fs, method=method)
@@ -431,6 +440,9 @@ class StreamAnalyser:
             else:
                 q = np.full((n, 4), np.nan)
             self._level1[p].append(np.hstack([rows, q, q]))  # 7:11 replaced by _turn_pass
+        sac = taken[c.SACRUM]
+        for p, tracker in self._sync.items():
+            tracker.add(sac[:, 0:3], sac[:, 6], taken[p][:, 0:3], taken[p][:, 6])
         self._n += n
 
     def _process(self, *, final: bool) -> None:
@@ -563,6 +575,9 @@ class StreamAnalyser:
         out[:, _D["acc_x_mps2"] : _D["acc_z_mps2"] + 1] = acc
         # A sacrum gap blanks the strides over it; a thigh gap blanks that thigh's angles only.
         out[:, _D["valid"]] = sac[:, 6] > 0
+        for placement, _ in _THIGHS:  # NaN for a thigh the session does not have
+            if placement in self._level1:
+                out[:, _D[f"valid_{placement}"]] = self._level1[placement].get(w0, w1)[:, 6] > 0
         cal = self.calibration if self._calibration_ready else None
         pw = self._pointwise_rows(w0, w1, cal)
         has_q = bool(np.isfinite(q_sac).all())
@@ -911,6 +926,10 @@ class StreamAnalyser:
             i0 = int(math.floor(row["_pos"][0])) - lo
             i2 = int(math.ceil(row["_pos"][2])) - lo
             row["gap_crossed"] = bool(not valid[max(i0, 0) : i2 + 1].all())
+            row["gap_sensors"] = ";".join(
+                p for p, _ in _THIGHS
+                if (d[max(i0, 0) : i2 + 1, _D[f"valid_{p}"]] == 0).any()
+            )
             del row["_pos"]
             self._asymmetry(row)
             self._stability(row)
@@ -1036,11 +1055,17 @@ class StreamAnalyser:
             self.events.clear()
 
     def quality(self) -> dict[str, Any]:
-        """Data quality of the session so far (JSON-serialisable)."""
+        """Data quality of the session so far (JSON-serialisable).
+
+        Every sensor but the sacrum has ``sync``: its clock offset against the sacrum measured
+        from the contact transients (:mod:`gait.sync`), with a verdict.
+        """
         out: dict[str, Any] = {"sampling_rate_hz": self.fs, "sensors": {}, "gaps": []}
         for p, g in self._grids.items():
             out["sensors"][p], gaps = g.quality(p, self._n)
             out["gaps"].extend(gaps)
+            if p in self._sync:
+                out["sensors"][p]["sync"] = self._sync[p].estimate().as_dict()
         out["calibration"] = {"pending": "not found", "stored": "stored"}.get(
             self.calibration_source, self.calibration_source)
         if self.calibration_source == "pending":
@@ -1068,7 +1093,7 @@ class StreamAnalyser:
 
 
 def _blank(row: dict[str, Any]) -> None:
-    keep = {*c.STRIDE_CONTRACT_COLUMNS, "activity", "bout", "lap", "gap_crossed"} - {
+    keep = {*c.STRIDE_CONTRACT_COLUMNS, "activity", "bout", "lap", "gap_crossed", "gap_sensors"} - {
         c.STRIDE_TIME_S, c.CADENCE_SPM, c.CONTACT_TIME_S, c.STRIDE_LENGTH_M
     }
     for key, value in row.items():

@@ -62,8 +62,13 @@ runs backwards while running (the trunk brakes while the vertical acceleration r
 the same file (or the same samples) for two placements is an error, and so are files whose
 times do not overlap (not on one clock), and a sacrum that turns clearly faster than a thigh
 (the files swapped); partial overlap is reported. Files may have different rates and lengths: the
-analysis puts every sensor on the sacrum's time grid. A constant clock offset between two files
-is not detected: the step rhythm correlates almost as well one stride off.
+analysis puts every sensor on the sacrum's time grid. A clock offset (and drift) of a thigh file
+against the sacrum's is measured from the foot contacts' transients
+(:func:`gait.sync.estimate_clock_offset`): when it is measured and over
+:data:`gait.sync.THRESHOLD_MS`, the thigh's times are corrected in the session (the copied source
+file is untouched) unless ``correct_sync=False``, with a warning; when it cannot be measured (too
+little running, no start or stop), a warning says so. The import report of each thigh stores
+the estimate under ``sync`` and the correction applied (``sync_correction``).
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ import pandas as pd
 
 from gait.activity import activity_label
 from gait.signal import lowpass_zero_phase, running_forward_axis
+from gait.sync import estimate_clock_offset
 from recordings.session import SensorInfo, Session, SessionWriter, copy_source_files
 from stridecue import constants as c
 from stridecue.errors import InputError
@@ -904,6 +910,50 @@ def _check_together(files: Mapping[str, Path], read: Mapping[str, ImportedFile])
     return messages
 
 
+def _check_sync(files: Mapping[str, Path], read: Mapping[str, ImportedFile], *,
+                correct: bool) -> list[str]:
+    """Measure each thigh's clock against the sacrum's; correct it when out of sync (in place:
+    the tables and import reports of ``read``). Returns the warnings."""
+    sac = read[c.SACRUM]
+    messages = []
+    for placement, imported in read.items():
+        if placement == c.SACRUM:
+            continue
+        t = imported.table[c.TIME_S].to_numpy(float)
+        est = estimate_clock_offset(
+            sac.table[c.TIME_S].to_numpy(float), sac.table[list(c.ACC_MPS2)].to_numpy(float),
+            t, imported.table[list(c.ACC_MPS2)].to_numpy(float),
+            sampling_rate_hz=sac.sampling_rate_hz,
+            rates_hz={"ref": sac.sampling_rate_hz, "other": imported.sampling_rate_hz},
+        )
+        imported.report["sync"] = est.as_dict()
+        imported.report["sync_correction"] = None
+        name = Path(files[placement]).name
+        if est.verdict == "unknown":
+            messages.append(f"{name}: could not check that the {placement} clock is in sync with "
+                            f"the sacrum's ({est.reason}); make sure both recorders share one "
+                            "clock")
+            continue
+        if est.verdict != "out of sync":
+            continue
+        what = (f"{name}: the {placement} clock is {1e3 * est.offset_s:+.0f} ms off the sacrum's "
+                f"(drift {est.drift_ppm:+.0f} ppm), measured from the foot contacts")
+        if not correct:
+            messages.append(f"{what}; not corrected (--no-sync-correction): its angles at contact "
+                            "will be off")
+            continue
+        shift = np.asarray(est.offset_at_s(t), float)
+        imported.table[c.TIME_S] = t - shift
+        imported.report["sync_correction"] = {
+            "offset_ms": round(1e3 * est.offset_s, 3), "drift_ppm": round(est.drift_ppm, 2),
+            "reference_time_s": est.reference_time_s,
+            "rule": "time_s = file time_s - (offset + drift (time_s - reference_time_s))",
+        }
+        messages.append(f"{what}; its times are corrected in the session (the file is "
+                        "untouched; --no-sync-correction keeps them)")
+    return messages
+
+
 def _gyro_rms_radps(table: pd.DataFrame, t0: float, t1: float) -> float:
     """RMS angular rate between two times (NaN without a complete gyroscope)."""
     t = table[c.TIME_S].to_numpy()
@@ -920,6 +970,7 @@ def import_csv_session(
     units: ImportUnits,
     athlete: Mapping[str, object] | None = None,
     lap_marks_s: Sequence[float] = (),
+    correct_sync: bool = True,
 ) -> Session:
     """Import CSV files (one per placement) into a new session folder.
 
@@ -937,6 +988,8 @@ def import_csv_session(
         Lap marks on the sacrum file's clock (the start of the first lap and the end of every
         lap, as a key press or a double tap would mark them), stored as the session's laps
         (source ``import``); each must lie within the sacrum recording.
+    correct_sync
+        Correct a thigh clock measured out of sync with the sacrum's (see module docs).
     """
     if c.SACRUM not in files:
         raise InputError("no sacrum file: pass --sacrum FILE (the thigh files are optional)")
@@ -951,6 +1004,8 @@ def import_csv_session(
             "on its clock): give the lap marks in the file's time column's seconds"
         )
     for message in _check_together(files, read):
+        warnings.warn(message, ImportWarning, stacklevel=2)
+    for message in _check_sync(files, read, correct=correct_sync):
         warnings.warn(message, ImportWarning, stacklevel=2)
     sensors = []
     for placement, imported in read.items():

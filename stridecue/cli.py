@@ -118,6 +118,10 @@ def _analyse_with_progress(session: Any) -> Any:
         _say("  note: no calibration, so no pelvis or thigh angles, and no braking, AP/ML "
              "harmonic ratios or ML acceleration ratio (they need the body's forward and left "
              f"axes): {result.quality['calibration_error']}")
+    from stridecue.report.findings import out_of_sync_lines
+
+    for line in out_of_sync_lines(result.quality):
+        _say(f"  warning: {line}")
     return result
 
 
@@ -295,6 +299,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         session = import_csv_session(
             files, Path(args.out), units=ImportUnits(args.acc_unit, args.gyr_unit), athlete=athlete,
             lap_marks_s=marks,
+            correct_sync=not args.no_sync_correction,
         )
     for w in caught:
         _say(f"warning: {w.message}")
@@ -623,6 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "and the end of every lap), comma-separated or a file with one per line (or a "
                    "time_s column); they scale running stride length as marked laps do live")
     p.add_argument("--athlete", help="athlete name (for the history)")
+    p.add_argument("--no-sync-correction", action="store_true",
+                   help="keep a thigh file's times even when its clock is measured out of sync "
+                   "with the sacrum's (by default they are corrected in the session)")
     p.add_argument("--out", required=True, metavar="SESSION", help="new session folder to create")
     p.set_defaults(func=cmd_import)
 

@@ -627,11 +627,24 @@ def quality_findings(strides: pd.DataFrame, quality: Mapping[str, Any]) -> list[
                 "quality",
                 f"{n_gap} of {len(strides)} strides ({frac:.0%}) cross a data gap and are left "
                 "out of the averages.", "attention" if frac > 0.05 else "info"))
-    for sensor, q in (quality or {}).items():
-        if isinstance(q, Mapping):
-            verdict = q.get("sync_verdict", q.get("sync"))
-            if verdict is not None and str(verdict).lower() not in ("ok", "good", "true"):
-                out.append(Finding("quality", f"Sensor {sensor}: sync {verdict}.", "attention"))
+    out.extend(Finding("quality", line, "attention") for line in out_of_sync_lines(quality or {}))
+    return out
+
+
+def out_of_sync_lines(quality: Mapping[str, Any]) -> list[str]:
+    """One line per sensor whose clock is out of sync with the sacrum's (``quality["sensors"][p]
+    ["sync"]``, :mod:`gait.sync`): what is wrong and what to do."""
+    out = []
+    for placement, q in (quality.get("sensors") or {}).items():
+        sync = q.get("sync") if isinstance(q, Mapping) else None
+        if not isinstance(sync, Mapping) or sync.get("verdict") != "out of sync":
+            continue
+        out.append(
+            f"The {placement.replace('_', ' ')} sensor is {sync['max_abs_offset_ms']:.0f} ms "
+            f"out of sync with the sacrum (offset {sync['offset_ms']:+.0f} ms, drift "
+            f"{sync['drift_ppm']:+.0f} ppm, measured from the foot contacts; more than "
+            f"{sync['threshold_ms']:.0f} ms): its angles at contact are off. Re-import it with "
+            "stridecue import, which corrects the clock, or fix the recorder's clock.")
     return out
 
 

@@ -187,15 +187,26 @@ def _athlete_name(athlete: Any) -> str:
 
 
 def _quality_table(quality: Mapping[str, Any]) -> pd.DataFrame:
-    """Flatten the per-sensor quality dict into rows (sensor, item, value)."""
+    """Flatten the quality dict into rows (sensor, item, value): each sensor of
+    ``quality["sensors"]`` (its ``sync`` one row per entry), then the session-level items."""
+    quality = dict(quality or {})
+    sensors = quality.pop("sensors", None)
+    entries = list(sensors.items()) if isinstance(sensors, Mapping) else []
+    if entries and quality:
+        entries.append(("session", quality))
+    elif not entries:
+        entries = list(quality.items())
     rows = []
-    for sensor, q in (quality or {}).items():
+    for sensor, q in entries:
         if isinstance(q, Mapping):
             for key, value in q.items():
                 if isinstance(value, list | tuple) and value and isinstance(value[0], Mapping):
                     text = "; ".join(
                         ", ".join(f"{k}={_short(v)}" for k, v in item.items()) for item in value)
                     rows.append({"sensor": str(sensor), "item": str(key), "value": text})
+                elif isinstance(value, Mapping):
+                    rows.extend({"sensor": str(sensor), "item": f"{key} {k}", "value": _short(v)}
+                                for k, v in value.items())
                 else:
                     rows.append({"sensor": str(sensor), "item": str(key),
                                  "value": _short(value)})

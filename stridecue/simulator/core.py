@@ -8,15 +8,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stridecue.constants import PLACEMENTS, SACRUM
+from stridecue.constants import PLACEMENTS, SACRUM, THIGH_LEFT
 
-from .kinematics import Kinematics
+from .kinematics import (
+    CONTACT_REFERENCE_SPEED_MPS,
+    IMPACT_SPEED_EXPONENT_PEAK,
+    Kinematics,
+    quat_to_matrix,
+)
 from .plan import SessionPlan, phase_table_row
 from .sensors import (
     TAP_INTERVAL_S,
+    THIGH_IMPACT_PEAK_MPS2,
     SensorData,
     add_measurement_errors,
     add_taps,
+    add_thigh_impacts,
     earth_field_ut,
     mounting_quaternion,
     sample_times,
@@ -212,6 +219,13 @@ def simulate(plan: SessionPlan, seed: int = 0, *, with_angles: bool = True) -> S
         sensor_t, true_t = times[spec.placement]
         if spec.placement == SACRUM and len(taps):
             add_taps(acc, true_t, taps, sampling_rate_hz=spec.sampling_rate_hz)
+        elif spec.placement != SACRUM:
+            ic = ev["ic_left" if spec.placement == THIGH_LEFT else "ic_right"]
+            ic = ic[np.isfinite(ic)]
+            p = kin.schedule.params(ic, ("run", "speed_mps"))
+            rel = np.maximum(p["speed_mps"], 0.5) / CONTACT_REFERENCE_SPEED_MPS
+            peak = THIGH_IMPACT_PEAK_MPS2 * p["run"] * rel**IMPACT_SPEED_EXPONENT_PEAK
+            add_thigh_impacts(acc, true_t, ic, peak, quat_to_matrix(mounts[spec.placement])[2])
         sensors[spec.placement] = SensorData(
             placement=spec.placement,
             sampling_rate_hz=float(spec.sampling_rate_hz),

@@ -643,8 +643,9 @@ def out_of_sync_lines(quality: Mapping[str, Any]) -> list[str]:
             f"The {placement.replace('_', ' ')} sensor is {sync['max_abs_offset_ms']:.0f} ms "
             f"out of sync with the sacrum (offset {sync['offset_ms']:+.0f} ms, drift "
             f"{sync['drift_ppm']:+.0f} ppm, measured from the foot contacts; more than "
-            f"{sync['threshold_ms']:.0f} ms): its angles at contact are off. Re-import it with "
-            "stridecue import, which corrects the clock, or fix the recorder's clock.")
+            f"{sync['threshold_ms']:.0f} ms): its angles at contact are off. For imported files, "
+            "import them again without --no-sync-correction (the import corrects the clock); for "
+            "a live recording, look at the sensor's clock fit with stridecue info SESSION.")
     return out
 
 

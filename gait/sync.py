@@ -201,10 +201,29 @@ class SyncTracker:
         self._env = np.empty((0, 2))
         self._env_start = 0  # grid index of _env[0]
         self._first_moving: int | None = None  # grid index of the first window with transients
+        self._pending: list[tuple[np.ndarray, ...]] = []  # pieces not processed yet
+        self._pending_n = 0
 
     def add(self, ref_acc_mps2: np.ndarray, ref_valid: np.ndarray, other_acc_mps2: np.ndarray,
             other_valid: np.ndarray) -> None:
-        """The next grid points of both sensors: (n, 3) accelerations and (n,) validity."""
+        """The next grid points of both sensors: (n, 3) accelerations and (n,) validity.
+
+        Pieces are collected and processed a window's worth at a time (the live stream hands
+        over a few points per notification; the filters and windows do not depend on the piece
+        sizes, so neither do the results).
+        """
+        self._pending.append((np.array(ref_acc_mps2, float), np.array(ref_valid, float),
+                              np.array(other_acc_mps2, float), np.array(other_valid, float)))
+        self._pending_n += len(self._pending[-1][0])
+        if self._pending_n >= self._w:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        ref_acc_mps2, ref_valid, other_acc_mps2, other_valid = (
+            np.concatenate(part) for part in zip(*self._pending, strict=True))
+        self._pending, self._pending_n = [], 0
         cols, envs = [], []
         for k, acc in enumerate((ref_acc_mps2, other_acc_mps2)):
             m = np.linalg.norm(np.asarray(acc, float), axis=1)
@@ -255,6 +274,7 @@ class SyncTracker:
 
     def estimate(self) -> SyncEstimate:
         """The offset, drift and verdict from the windows so far (see module docs)."""
+        self._flush()
         fs, L = float(self.sampling_rate_hz), self._lag
         moving = [w for w in self.windows_ if w.fine.any()]
         if len(moving) < MIN_WINDOWS:

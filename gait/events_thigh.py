@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gait.events_running import assign_running_sides
+from gait.signal import parabolic_peak_offset
 from stridecue.constants import LEFT, RIGHT, UNKNOWN
 from stridecue.errors import InputError
 
@@ -99,9 +100,7 @@ def _peak_extension_s(t: np.ndarray, a: np.ndarray, lo: int, hi: int) -> float:
     m = lo + int(np.argmin(a[lo : hi + 1]))
     if m in (lo, hi):
         return float("nan")
-    y0, y1, y2 = a[m - 1], a[m], a[m + 1]
-    den = y0 - 2 * y1 + y2
-    off = 0.5 * (y0 - y2) / den if den > 0 else 0.0
+    off = parabolic_peak_offset(-a[m - 1], -a[m], -a[m + 1])  # a minimum: the negated peak
     return float(np.interp(m + off, np.arange(len(t)), t))
 
 

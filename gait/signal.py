@@ -434,6 +434,14 @@ def gradient(x: np.ndarray, dx: float = 1.0) -> np.ndarray:
     return out
 
 
+def parabolic_peak_offset(y0: float, y1: float, y2: float) -> float:
+    """Sub-sample position (-0.5..0.5, from the middle sample) of the maximum of the parabola
+    through three equally spaced samples; 0 where the parabola has no maximum. For a minimum,
+    pass the negated samples."""
+    den = y0 - 2 * y1 + y2
+    return float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5)) if den < 0 else 0.0
+
+
 def nan_median(values: Sequence[float] | np.ndarray) -> float:
     """Median of the values that are not NaN (``numpy.nanmedian``'s numbers), NaN if none.
 

@@ -44,6 +44,7 @@ import numpy as np
 from scipy.signal import butter, correlate, sosfilt
 
 from gait.grid import SensorGrid
+from gait.signal import parabolic_peak_offset
 from stridecue.constants import GRAVITY_MPS2
 
 __all__ = [
@@ -300,7 +301,7 @@ class SyncTracker:
             if w.fine[k] < MIN_CORRELATION:
                 continue
             times.append(w.mid_s)
-            lags.append((k - L + _parabola(w.fine[k - 1 : k + 2])) / fs)
+            lags.append((k - L + parabolic_peak_offset(*w.fine[k - 1 : k + 2])) / fs)
         if len(lags) < MIN_WINDOWS:
             return SyncEstimate(windows=len(lags),
                                 reason="the contact transients of the two sensors do not match")
@@ -346,13 +347,7 @@ def _coarse_lag(env: np.ndarray, *, fs: float, max_lag: int) -> float | None:
     far = inner[np.abs(inner - k) > 0.25 * fs]
     if len(far) and r[k] < COARSE_PEAK_RATIO * float(r[far].max()):
         return None
-    return (k - max_lag + _parabola(r[k - 1 : k + 2])) / fs
-
-
-def _parabola(y: np.ndarray) -> float:
-    """Sub-sample position of the peak of a parabola through three samples (-0.5..0.5)."""
-    den = y[0] - 2 * y[1] + y[2]
-    return float(np.clip(0.5 * (y[0] - y[2]) / den, -0.5, 0.5)) if den < 0 else 0.0
+    return (k - max_lag + parabolic_peak_offset(*r[k - 1 : k + 2])) / fs
 
 
 def _line(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -247,10 +247,10 @@ def _lap_marks_s(text: str) -> list[float]:
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"--lap-marks {path}: cannot read it ({exc}); give a text file of "
                              "times in seconds") from exc
-        header = lines[0].split(",") if lines else []
-        if "time_s" in header:
-            col = header.index("time_s")
-            items = [ln.split(",")[col] if len(ln.split(",")) > col else "" for ln in lines[1:]]
+        rows = [ln.split(",") for ln in lines]
+        if rows and "time_s" in rows[0]:
+            col = rows[0].index("time_s")
+            items = [r[col] if len(r) > col else "" for r in rows[1:]]
         else:
             items = lines
         where = f"--lap-marks {path}"
@@ -271,6 +271,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import CSV recordings into a session."""
     import warnings
 
+    from gait.stride_length import DEFAULT_HEIGHT_M
     from recordings.importer import ImportUnits, import_csv_session
 
     files = {"sacrum": Path(args.sacrum)}
@@ -290,7 +291,7 @@ def cmd_import(args: argparse.Namespace) -> int:
              f"(from {source} unless given as flags)")
     if not (athlete.get("height_m") or athlete.get("leg_length_m")):
         _say("warning: no --height-m: walking stride length and running speed assume a runner "
-             "1.75 m tall; give --height-m (and --sensor-height-m) for this runner")
+             f"{DEFAULT_HEIGHT_M} m tall; give --height-m (and --sensor-height-m) for this runner")
     if args.athlete:
         athlete["name"] = args.athlete
     marks = _lap_marks_s(args.lap_marks) if args.lap_marks else []

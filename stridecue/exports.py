@@ -74,8 +74,7 @@ def bout_table(result: AnalysisResult) -> pd.DataFrame:
                         "duration_s": b["end_s"] - b["start_s"]})
     s = stride_table(result)
     if "bout" in s:
-        gap = s["gap_crossed"] if "gap_crossed" in s else pd.Series(False, index=s.index)
-        whole = s[~gap.astype("boolean").fillna(False).to_numpy(bool)]
+        whole = fnd.whole_strides(s)
         by = whole.assign(speed_mps=whole["stride_length_m"] / whole["stride_time_s"]).groupby("bout")
         means = by[["cadence_spm", "stride_length_m", "speed_mps"]].mean().add_suffix("_mean")
         out = out.join(means, on="bout").join(s.groupby("bout").size().rename("n_strides"), on="bout")

@@ -135,7 +135,7 @@ def lap_splits_reference(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFr
             dur = fnd._finite_or_nan(lap.get("end_s")) - start
         dist = fnd._finite_or_nan(lap.get("distance_m"))
         if not np.isfinite(dist):  # the distance covered counts the strides of every activity
-            whole = fnd._whole_strides(strides)
+            whole = fnd.whole_strides(strides)
             in_lap = whole[whole["lap"] == n] if "lap" in whole else whole.iloc[0:0]
             dist = fnd._distance_from_strides(in_lap)
         rows.append({

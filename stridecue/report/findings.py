@@ -185,7 +185,7 @@ def strides_activity(strides: pd.DataFrame) -> str:
     return RUNNING if RUNNING in acts else WALKING if WALKING in acts else ""
 
 
-def _whole_strides(strides: pd.DataFrame) -> pd.DataFrame:
+def whole_strides(strides: pd.DataFrame) -> pd.DataFrame:
     """Strides that do not cross a data gap, of every activity (for distances covered)."""
     if "gap_crossed" not in strides.columns:
         return strides
@@ -199,7 +199,7 @@ def usable_strides(strides: pd.DataFrame) -> pd.DataFrame:
     a walking stride's contact time, cadence and stride length are not a running stride's, so
     the walks of a warm-up or a recovery would shift every running mean and comparison.
     """
-    whole = _whole_strides(strides)
+    whole = whole_strides(strides)
     activity = strides_activity(strides)
     return whole.loc[whole["activity"].astype(str) == activity] if activity else whole
 
@@ -723,7 +723,7 @@ def session_summary(strides: pd.DataFrame, laps: pd.DataFrame, cues: pd.DataFram
         if lap_d.notna().all():
             distance = float(lap_d.sum())
     if not np.isfinite(distance):
-        distance = _distance_from_strides(_whole_strides(strides))
+        distance = _distance_from_strides(whole_strides(strides))
     sides = strides["side"].astype(str) if "side" in strides else pd.Series(dtype=str)
     gap = (strides["gap_crossed"].fillna(False).astype(bool) if "gap_crossed" in strides
            else pd.Series(False, index=strides.index))
@@ -772,7 +772,7 @@ def lap_splits(strides: pd.DataFrame, laps: pd.DataFrame) -> pd.DataFrame:
     lap_of_all = strides["lap"].to_numpy() if "lap" in strides else None
     means = ("cadence_spm", "stride_length_m", "contact_time_s", "thigh_angle_ic_deg")
     values = {c: _num(s, c) for c in means}
-    whole = _whole_strides(strides)  # distances count the strides of every activity
+    whole = whole_strides(strides)  # distances count the strides of every activity
     rows = []
     for _, lap in laps.sort_values("lap").iterrows():
         n = int(lap["lap"])
